@@ -67,6 +67,11 @@ class NeuronModule(StatefulModule):
         continuous: ``{name: (initial value, learnable)}`` for the tensor-valued
             parameters of the model.
         config: the non-tensor fields of the parameter tuple (``dt``, ``reset``, ...).
+
+    A learnable time constant is stored as ``log_<name>`` (an ``nn.Parameter``) and
+    read as ``<name> = exp(log_<name>)``: it stays positive, and an optimizer step
+    changes it by a fraction of its value whatever its unit (a step of 0.01 changes
+    a 20 ms time constant by about 1 %, not by 10 s).
     """
 
     model: ClassVar[NeuronModel]
@@ -92,7 +97,10 @@ class NeuronModule(StatefulModule):
                     raise ValueError(
                         f"{name} of shape {tuple(t.shape)} does not broadcast to the neuron shape {self.size}"
                     ) from None
-            if learn:
+            if learn and name.startswith("tau_"):
+                check_positive(t, name)
+                self.register_parameter(f"log_{name}", nn.Parameter(t.log()))
+            elif learn:
                 self.register_parameter(name, nn.Parameter(t))
             else:
                 self.register_buffer(name, t)
@@ -101,6 +109,11 @@ class NeuronModule(StatefulModule):
         self._config = dict(config)
         self._learnable = tuple(n for n, (_, learn) in continuous.items() if learn)
         self.model.validate(self.neuron_parameters())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("tau_") and f"log_{name}" in self._parameters:
+            return self._parameters[f"log_{name}"].exp()
+        return super().__getattr__(name)
 
     def neuron_parameters(self) -> NamedTuple:
         """The model's parameter tuple, built from the current buffers and parameters."""
