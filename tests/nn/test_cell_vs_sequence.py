@@ -31,10 +31,11 @@ def _kwargs(name, reset, refrac, detach):
 
 @pytest.mark.parametrize("name,reset,refrac,detach", CASES)
 def test_cell_loop_equals_sequence(name, reset, refrac, detach):
+    """The reference path; the fused kernels are compared with it in tests/kernels."""
     torch.manual_seed(0)
     cell_cls, seq_cls = PAIRS[name]
     kw = _kwargs(name, reset, refrac, detach)
-    cell, seq = cell_cls(6, **kw), seq_cls(6, **kw)
+    cell, seq = cell_cls(6, **kw), seq_cls(6, backend="torch", **kw)
     seq.load_state_dict(cell.state_dict())
 
     x = (torch.rand(40, 3, 6, dtype=torch.float64) * 2.5).requires_grad_()
@@ -59,7 +60,8 @@ def test_cell_loop_equals_sequence(name, reset, refrac, detach):
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-10, atol=1e-12)
     for (n, p_seq), (_, p_cell) in zip(seq.named_parameters(), cell.named_parameters()):
         if n == "v_reset" and reset == "none" and name != "if":
-            assert p_seq.grad is None and p_cell.grad is None  # unused without a reset
+            unused = lambda g: g is None or not g.any()  # noqa: E731  (v_reset is unused without a reset)
+            assert unused(p_seq.grad) and unused(p_cell.grad)
             continue
         assert p_seq.grad is not None and p_seq.grad.abs().sum() > 0, n
         torch.testing.assert_close(p_seq.grad, p_cell.grad, rtol=1e-9, atol=1e-12, msg=n)

@@ -27,6 +27,8 @@ class _ALIFBase(NeuronModule):
         v_reset, v_leak, r, reset, detach_reset, surrogate, t_refrac,
             refractory_steps, dt, method: as for :class:`spikeforge.nn.LIF`.
         learn_<name>: make that parameter an ``nn.Parameter``.
+        backend, recompute: who runs the time loop of the sequence module (see
+            :class:`spikeforge.nn.NeuronModule`).
 
     Shape:
         ``ALIFCell``: ``[B, *size]`` in and out; ``ALIF``: ``[T, B, *size]``.
@@ -63,6 +65,8 @@ class _ALIFBase(NeuronModule):
         learn_v_reset: bool = False,
         learn_v_leak: bool = False,
         learn_r: bool = False,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -81,6 +85,8 @@ class _ALIFBase(NeuronModule):
                 dt=dt, reset=reset, detach_reset=detach_reset, surrogate=surrogate,
                 t_refrac=t_refrac, refractory_steps=refractory_steps, method=method,
             ),
+            backend=backend,
+            recompute=recompute,
             device=device,
             dtype=dtype,
         )

@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Mapping, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_input, check_non_negative, check_positive
+from .._validation import check_choice, check_input, check_non_negative, check_positive
+from ..kernels.registry import BACKENDS, resolve
 from ..functional.model import NeuronModel
 from ..functional.surrogate import FastSigmoid, Surrogate
 
@@ -67,6 +68,11 @@ class NeuronModule(StatefulModule):
         continuous: ``{name: (initial value, learnable)}`` for the tensor-valued
             parameters of the model.
         config: the non-tensor fields of the parameter tuple (``dt``, ``reset``, ...).
+        backend: for sequence modules, who runs the time loop: ``"auto"`` (the fastest
+            available), ``"torch"`` (the plain-torch reference), ``"cpu"`` (numba
+            kernel) or ``"triton"`` (GPU kernel); see :mod:`spikeforge.kernels.registry`.
+        recompute: with a fused kernel, recompute the membrane history in the backward
+            pass instead of storing it (less memory, a little more time).
 
     A learnable time constant is stored as ``log_<name>`` (an ``nn.Parameter``) and
     read as ``<name> = exp(log_<name>)``: it stays positive, and an optimizer step
@@ -82,11 +88,16 @@ class NeuronModule(StatefulModule):
         continuous: Mapping[str, tuple[Any, bool]],
         config: Mapping[str, Any],
         *,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         self.size = _as_size(size)
+        check_choice(backend, BACKENDS, "backend")
+        self.backend = backend
+        self.recompute = bool(recompute)
         dtype = dtype or torch.get_default_dtype()
         for name, (value, learn) in continuous.items():
             t = torch.as_tensor(value, dtype=dtype, device=device).detach().clone()
@@ -150,6 +161,8 @@ class NeuronModule(StatefulModule):
             parts.append(f"{name}={shown}" + (" (learnable)" if name in self._learnable else ""))
         for key, value in self._config.items():
             parts.append(f"{key}={value!r}")
+        if isinstance(self, NeuronSequence) and self.backend != "auto":
+            parts.append(f"backend={self.backend!r}")
         return ", ".join(parts)
 
 
@@ -172,7 +185,13 @@ class NeuronSequence(NeuronModule):
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         check_input(x, 3, "input", "[T, B, ...] (time, batch, features); use the Cell class for one step")
         self._check_neuron_shape(x, 2)
-        return self.model.sequence(x, state, self._validated_parameters())
+        p = self._validated_parameters()
+        backend = resolve(self.backend, self.model, x, p)
+        if backend == "torch":
+            return self.model.sequence(x, state, p)
+        from ..kernels.fused import fused_sequence
+
+        return fused_sequence(self.model, x, state, p, backend, self.recompute)
 
     def record(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """Like ``forward``, but returns the state after every step, stacked over time.

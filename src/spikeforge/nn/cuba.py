@@ -22,6 +22,8 @@ class _CubaLIFBase(NeuronModule):
         v_threshold, v_reset, v_leak, r, reset, detach_reset, surrogate, t_refrac,
             refractory_steps, dt, method: as for :class:`spikeforge.nn.LIF`.
         learn_<name>: make that parameter an ``nn.Parameter``.
+        backend, recompute: who runs the time loop of the sequence module (see
+            :class:`spikeforge.nn.NeuronModule`).
 
     Shape:
         ``CubaLIFCell``: ``[B, *size]`` in and out; ``CubaLIF``: ``[T, B, *size]``.
@@ -57,6 +59,8 @@ class _CubaLIFBase(NeuronModule):
         learn_v_reset: bool = False,
         learn_v_leak: bool = False,
         learn_r: bool = False,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -74,6 +78,8 @@ class _CubaLIFBase(NeuronModule):
                 dt=dt, reset=reset, detach_reset=detach_reset, surrogate=surrogate,
                 t_refrac=t_refrac, refractory_steps=refractory_steps, method=method,
             ),
+            backend=backend,
+            recompute=recompute,
             device=device,
             dtype=dtype,
         )

@@ -22,6 +22,8 @@ class _IFBase(NeuronModule):
         reset, detach_reset, surrogate, t_refrac, refractory_steps, dt: as for
             :class:`spikeforge.nn.LIF`.
         learn_<name>: make that parameter an ``nn.Parameter``.
+        backend, recompute: who runs the time loop of the sequence module (see
+            :class:`spikeforge.nn.NeuronModule`).
 
     Shape:
         ``IFCell``: ``[B, *size]`` in and out; ``IF``: ``[T, B, *size]`` in and out.
@@ -48,6 +50,8 @@ class _IFBase(NeuronModule):
         learn_v_threshold: bool = False,
         learn_v_reset: bool = False,
         learn_r: bool = False,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -62,6 +66,8 @@ class _IFBase(NeuronModule):
                 dt=dt, reset=reset, detach_reset=detach_reset, surrogate=surrogate,
                 t_refrac=t_refrac, refractory_steps=refractory_steps, method=None,
             ),
+            backend=backend,
+            recompute=recompute,
             device=device,
             dtype=dtype,
         )

@@ -49,6 +49,8 @@ class _LIBase(NeuronModule):
         learn_tau_mem: bool = False,
         learn_v_leak: bool = False,
         learn_r: bool = False,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -57,6 +59,8 @@ class _LIBase(NeuronModule):
             size,
             {"tau_mem": (tau_mem, learn_tau_mem), "v_leak": (v_leak, learn_v_leak), "r": (r, learn_r)},
             {"dt": dt, "method": method},
+            backend=backend,
+            recompute=recompute,
             device=device,
             dtype=dtype,
         )

@@ -32,6 +32,8 @@ class _LIFBase(NeuronModule):
         dt: time step in seconds.
         method: ``"exp"`` (exact decay) or ``"euler"``.
         learn_<name>: make that parameter an ``nn.Parameter``.
+        backend, recompute: who runs the time loop of the sequence module (see
+            :class:`spikeforge.nn.NeuronModule`).
 
     Shape:
         ``LIFCell``: input ``[B, *size]``, output spikes ``[B, *size]``.
@@ -67,6 +69,8 @@ class _LIFBase(NeuronModule):
         learn_v_reset: bool = False,
         learn_v_leak: bool = False,
         learn_r: bool = False,
+        backend: str = "auto",
+        recompute: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -83,6 +87,8 @@ class _LIFBase(NeuronModule):
                 dt=dt, reset=reset, detach_reset=detach_reset, surrogate=surrogate,
                 t_refrac=t_refrac, refractory_steps=refractory_steps, method=method,
             ),
+            backend=backend,
+            recompute=recompute,
             device=device,
             dtype=dtype,
         )

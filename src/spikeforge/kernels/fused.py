@@ -1,0 +1,71 @@
+"""Run a neuron model's whole sequence through the fused kernel op.
+
+Maps each model's parameters onto the per-neuron coefficients of
+:mod:`spikeforge.kernels.spec` (in plain torch, so autograd reaches ``tau_mem``, ``r``
+and the rest) and its state onto the kernel's ``(v, i, b, refrac)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..functional.model import NeuronModel
+from ..functional.threshold import decay_factor
+from . import ops
+from .spec import RESET_IDS, surrogate_id, surrogate_params
+
+
+def _per_neuron(value: Any, like: Tensor, neuron_shape: tuple[int, ...]) -> Tensor:
+    t = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    return t.expand(neuron_shape).reshape(-1)
+
+
+def _coefficients(model: NeuronModel, p: Any, like: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """The ``[9, N]`` coefficients of ``spec.COEFFICIENTS``.
+
+    Python floats stay Python floats until the end, so every coefficient is rounded
+    exactly as the reference rounds it (which is what makes the spikes bit-identical).
+    """
+    if model.name == "if":
+        d, g, leak = 1.0, p.r, 0.0
+    else:
+        d = decay_factor(p.tau_mem, p.dt, p.method)
+        g, leak = (1 - d) * p.r, p.v_leak
+    d_syn = decay_factor(p.tau_syn, p.dt, p.method) if model.name == "cuba_lif" else 0.0
+    if model.name == "alif":
+        beta, rho = p.beta, decay_factor(p.tau_adp, p.dt, p.method)
+    else:
+        beta, rho = 0.0, 0.0
+    values = (d, g, leak, p.v_threshold, p.v_reset, d_syn, beta, rho, 1 - rho)
+    return torch.stack([_per_neuron(c, like, shape) for c in values])
+
+
+def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: str, recompute: bool = False):
+    """``model.sequence`` through the kernel op. ``x`` is ``[T, B, *neuron_shape]``."""
+    steps, batch, shape = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    n = math.prod(shape)
+    flat = lambda t: t.expand(batch, *shape).reshape(batch, n).contiguous()  # noqa: E731
+    if state is None:
+        state = model.init_state(x.new_zeros((batch, *shape)), p)
+    zeros = x.new_zeros((batch, n))
+    v0 = flat(state.v)
+    i0 = flat(state.i) if model.name == "cuba_lif" else zeros
+    b0 = flat(state.b) if model.name == "alif" else zeros
+    r0 = flat(state.refrac)
+    coef = _coefficients(model, p, x, shape)
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, v0, i0, b0, coef))
+    save = (2 if recompute else 1) if needs_grad else 0
+    out, v, i, b, r, *_ = ops.glif_forward(
+        x.reshape(steps, batch, n).contiguous(), v0, i0, b0, r0, coef,
+        p.refractory_steps, RESET_IDS[p.reset], int(p.detach_reset),
+        int(model.name == "cuba_lif"), int(model.name == "alif"),
+        surrogate_id(p.surrogate), surrogate_params(p.surrogate), save, backend,
+    )
+    unflat = lambda t: t.reshape(batch, *shape)  # noqa: E731
+    fields = {"v": unflat(v), "i": unflat(i), "b": unflat(b), "refrac": unflat(r)}
+    new_state = model.state(**{name: fields[name] for name in model.state._fields})
+    return out.reshape(x.shape), new_state

@@ -1,0 +1,113 @@
+"""The fused kernels as ``torch.library`` custom ops, with fake (shape-only) versions
+and autograd, so ``torch.compile`` and ``torch.export`` see through them.
+
+``spikeforge::glif_forward`` runs the generalised LIF recurrence of
+:mod:`spikeforge.kernels.spec` over ``x [T, B, N]``; ``spikeforge::glif_backward`` is
+its reverse-time pass. ``backend`` (``"cpu"`` or ``"triton"``) picks the
+implementation. ``save`` is 0 for inference (nothing kept for backward), 1 to store
+the membrane history ``u`` (and ``i``, ``b``) and 2 to recompute it in backward
+(``O(T)`` less memory, one more forward pass of time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .spec import COEFFICIENTS
+
+N_COEF = len(COEFFICIENTS)
+_EMPTY3 = (0, 0, 0)
+
+
+def _impl(backend: str) -> Any:
+    if backend == "cpu":
+        from .cpu import launch
+    elif backend == "triton":
+        from .triton import launch
+    else:
+        raise ValueError(f"unknown kernel backend {backend!r}")
+    return launch
+
+
+def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int) -> tuple:
+    full = tuple(x.shape)
+    return (
+        full if save == 1 else _EMPTY3,
+        full if save == 1 and has_syn else _EMPTY3,
+        full if save == 1 and has_adapt else _EMPTY3,
+    )
+
+
+@torch.library.custom_op("spikeforge::glif_forward", mutates_args=())
+def glif_forward(
+    x: Tensor, v0: Tensor, i0: Tensor, b0: Tensor, r0: Tensor, coef: Tensor,
+    nref: int, reset: int, detach: int, has_syn: int, has_adapt: int, sid: int, sp: list[float],
+    save: int, backend: str,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
+    hist = [torch.empty(s, dtype=x.dtype, device=x.device) for s in _history_shapes(x, save, has_syn, has_adapt)]
+    out = torch.empty_like(x)
+    ends = [torch.empty_like(v0) for _ in range(4)]
+    _impl(backend).forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, *ends, *hist)
+    return (out, *ends, *hist)
+
+
+@glif_forward.register_fake
+def _(x, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save, backend):
+    hist = [x.new_empty(s) for s in _history_shapes(x, save, has_syn, has_adapt)]
+    return (torch.empty_like(x), *(torch.empty_like(v0) for _ in range(4)), *hist)
+
+
+@torch.library.custom_op("spikeforge::glif_backward", mutates_args=())
+def glif_backward(
+    grad_out: Tensor, g_v_end: Tensor, g_i_end: Tensor, g_b_end: Tensor,
+    x: Tensor, out: Tensor, v0: Tensor, i0: Tensor, b0: Tensor, r0: Tensor, coef: Tensor,
+    u_hist: Tensor, i_hist: Tensor, b_hist: Tensor,
+    nref: int, reset: int, detach: int, has_syn: int, has_adapt: int, sid: int, sp: list[float],
+    backend: str,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Backward pass; returns ``(grad_x, grad_v0, grad_i0, grad_b0, grad_coef [9, N])``."""
+    grad_x = torch.empty_like(x)
+    g0 = [torch.empty_like(v0) for _ in range(3)]
+    g_coef = torch.empty((N_COEF, *v0.shape), dtype=x.dtype, device=x.device)
+    _impl(backend).backward(
+        grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
+        nref, reset, detach, has_syn, has_adapt, sid, sp, u_hist, i_hist, b_hist,
+        grad_x, *g0, g_coef,
+    )
+    return grad_x, *g0, g_coef.sum(1)
+
+
+@glif_backward.register_fake
+def _(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist,
+      nref, reset, detach, has_syn, has_adapt, sid, sp, backend):
+    return (torch.empty_like(x), *(torch.empty_like(v0) for _ in range(3)), coef.new_empty(coef.shape))
+
+
+def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+    x, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save, backend = inputs
+    out, _, _, _, _, u_hist, i_hist, b_hist = output
+    ctx.save_for_backward(x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist)
+    ctx.config = (nref, reset, detach, has_syn, has_adapt, sid, sp, backend)
+    ctx.save = save
+
+
+def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tuple:
+    x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist = ctx.saved_tensors
+    if ctx.save == 0:
+        raise RuntimeError(
+            "spikeforge kernels: this forward pass ran in inference mode (save=0) and kept nothing "
+            "for backward; run it with gradients enabled"
+        )
+    grads = [g if g is not None else torch.zeros_like(ref) for g, ref in
+             ((grad_out, x), (g_v_end, v0), (g_i_end, v0), (g_b_end, v0))]
+    grad_x, g_v0, g_i0, g_b0, g_coef = glif_backward(
+        *(g.contiguous() for g in grads), x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist, *ctx.config
+    )
+    return grad_x, g_v0, g_i0, g_b0, None, g_coef, *([None] * 9)
+
+
+torch.library.register_autograd("spikeforge::glif_forward", _backward, setup_context=_setup_context)
