@@ -58,7 +58,7 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
     r0 = flat(state.refrac)
     coef = _coefficients(model, p, x, shape)
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, v0, i0, b0, coef))
-    save = (2 if recompute else 1) if needs_grad else 0
+    save = int(needs_grad and not recompute)
     out, v, i, b, r, *_ = ops.glif_forward(
         x.reshape(steps, batch, n).contiguous(), v0, i0, b0, r0, coef,
         p.refractory_steps, RESET_IDS[p.reset], int(p.detach_reset),

@@ -4,9 +4,10 @@ and autograd, so ``torch.compile`` and ``torch.export`` see through them.
 ``spikeforge::glif_forward`` runs the generalised LIF recurrence of
 :mod:`spikeforge.kernels.spec` over ``x [T, B, N]``; ``spikeforge::glif_backward`` is
 its reverse-time pass. ``backend`` (``"cpu"`` or ``"triton"``) picks the
-implementation. ``save`` is 0 for inference (nothing kept for backward), 1 to store
-the membrane history ``u`` (and ``i``, ``b``) and 2 to recompute it in backward
-(``O(T)`` less memory, one more forward pass of time).
+implementation. With ``save=1`` the forward pass stores the membrane history ``u``
+(and ``i``, ``b``) for the backward pass; with ``save=0`` it stores nothing (inference,
+or ``recompute=True``) and a backward pass, if one comes, recomputes the history from
+the saved input and initial state: ``O(T)`` less memory for one more pass over time.
 """
 
 from __future__ import annotations
@@ -92,16 +93,10 @@ def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
     out, _, _, _, _, u_hist, i_hist, b_hist = output
     ctx.save_for_backward(x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist)
     ctx.config = (nref, reset, detach, has_syn, has_adapt, sid, sp, backend)
-    ctx.save = save
 
 
 def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tuple:
-    x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist = ctx.saved_tensors
-    if ctx.save == 0:
-        raise RuntimeError(
-            "spikeforge kernels: this forward pass ran in inference mode (save=0) and kept nothing "
-            "for backward; run it with gradients enabled"
-        )
+    x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist = ctx.saved_tensors  # empty histories: recompute
     grads = [g if g is not None else torch.zeros_like(ref) for g, ref in
              ((grad_out, x), (g_v_end, v0), (g_i_end, v0), (g_b_end, v0))]
     grad_x, g_v0, g_i0, g_b0, g_coef = glif_backward(
