@@ -11,16 +11,10 @@ def _np(t: Tensor):
     return t.detach().numpy()
 
 
-def _coefficients(coef: Tensor) -> list:
-    """The rows of ``coef``, in ``spec.COEFFICIENTS`` order."""
-    return [_np(c) for c in coef]
-
-
 def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end, i_end, b_end, r_end,
             u_hist, i_hist, b_hist) -> None:
     glif.forward(
-        _np(x), _np(v0), _np(i0), _np(b0), _np(r0), *_coefficients(coef),
-        nref, reset, bool(has_syn), bool(has_adapt),
+        _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset, bool(has_syn), bool(has_adapt),
         _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end), _np(u_hist), _np(i_hist), _np(b_hist),
     )
 
@@ -30,7 +24,7 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
     glif.backward(
         _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x), _np(out),
-        _np(v0), _np(i0), _np(b0), _np(r0), *_coefficients(coef),
+        _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
         nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp],
         _np(u_hist), _np(i_hist), _np(b_hist),
         _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
