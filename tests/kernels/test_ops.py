@@ -55,5 +55,5 @@ def test_opcheck_backward(stored):
     torch.library.opcheck(
         ops.glif_backward,
         (*grads, x.detach(), out, v0.detach(), i0.detach(), b0.detach(), r0, coef.detach(), u, ih, bh,
-         nref, reset, detach, has_syn, has_adapt, sid, sp, backend),
+         nref, reset, detach, has_syn, has_adapt, sid, sp, 1, backend),
     )

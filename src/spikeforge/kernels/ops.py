@@ -68,15 +68,18 @@ def glif_backward(
     x: Tensor, out: Tensor, v0: Tensor, i0: Tensor, b0: Tensor, r0: Tensor, coef: Tensor,
     u_hist: Tensor, i_hist: Tensor, b_hist: Tensor,
     nref: int, reset: int, detach: int, has_syn: int, has_adapt: int, sid: int, sp: list[float],
-    backend: str,
+    coef_grad: int, backend: str,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Backward pass; returns ``(grad_x, grad_v0, grad_i0, grad_b0, grad_coef [9, N])``."""
+    """Backward pass; returns ``(grad_x, grad_v0, grad_i0, grad_b0, grad_coef [9, N])``.
+
+    With ``coef_grad=0`` the coefficient gradient is not computed (returned as zeros).
+    """
     grad_x = torch.empty_like(x)
     g0 = [torch.empty_like(v0) for _ in range(3)]
-    g_coef = torch.empty((N_COEF, *v0.shape), dtype=x.dtype, device=x.device)
+    g_coef = torch.zeros((N_COEF, *v0.shape), dtype=x.dtype, device=x.device)
     _impl(backend).backward(
         grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
-        nref, reset, detach, has_syn, has_adapt, sid, sp, u_hist, i_hist, b_hist,
+        nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
         grad_x, *g0, g_coef,
     )
     return grad_x, *g0, g_coef.sum(1)
@@ -84,7 +87,7 @@ def glif_backward(
 
 @glif_backward.register_fake
 def _(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist,
-      nref, reset, detach, has_syn, has_adapt, sid, sp, backend):
+      nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, backend):
     return (torch.empty_like(x), *(torch.empty_like(v0) for _ in range(3)), coef.new_empty(coef.shape))
 
 
@@ -92,7 +95,8 @@ def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
     x, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save, backend = inputs
     out, _, _, _, _, u_hist, i_hist, b_hist = output
     ctx.save_for_backward(x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist)
-    ctx.config = (nref, reset, detach, has_syn, has_adapt, sid, sp, backend)
+    ctx.config = (nref, reset, detach, has_syn, has_adapt, sid, sp)
+    ctx.backend = backend
 
 
 def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tuple:
@@ -100,7 +104,8 @@ def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tu
     grads = [g if g is not None else torch.zeros_like(ref) for g, ref in
              ((grad_out, x), (g_v_end, v0), (g_i_end, v0), (g_b_end, v0))]
     grad_x, g_v0, g_i0, g_b0, g_coef = glif_backward(
-        *(g.contiguous() for g in grads), x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist, *ctx.config
+        *(g.contiguous() for g in grads), x, out, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist, *ctx.config,
+        int(ctx.needs_input_grad[5]), ctx.backend,
     )
     return grad_x, g_v0, g_i0, g_b0, None, g_coef, *([None] * 9)
 

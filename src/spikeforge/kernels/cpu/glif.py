@@ -161,26 +161,27 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt,
 
 @numba.njit(cache=True)
 def _active_rows(out, r0, b, n0, n1, nref):
-    """``act[t, k]``: was neuron ``n0 + k`` free to integrate at step ``t``? Replays the
-    refractory counter from the initial state and the spikes."""
+    """``act[t, k]``: 1 if neuron ``n0 + k`` was free to integrate at step ``t``, else 0.
+    Replays the refractory counter from the initial state and the spikes."""
     steps, w = out.shape[0], n1 - n0
-    act = np.empty((steps, w), dtype=np.bool_)
+    act = np.empty((steps, w), dtype=out.dtype)
     ref = r0[b, n0:n1].astype(np.float64)
     for t in range(steps):
         st = out[t, b, n0:n1]
         for k in range(w):
-            act[t, k] = ref[k] <= 0.0
+            act[t, k] = 1.0 if ref[k] <= 0.0 else 0.0
             ref[k] = float(nref) if st[k] > 0 else max(ref[k] - 1.0, 0.0)
     return act
 
 
 @numba.njit(parallel=True, cache=True)
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
-             nref, reset, detach, has_syn, has_adapt, sid, p0, p1, p2, p3,
+             nref, reset, detach, has_syn, has_adapt, sid, p0, p1, p2, p3, coef_grad,
              u_save, i_save, b_save, grad_x, g_v0, g_i0, g_b0, g_coef):
-    """Backward pass, time reversed. With empty ``u_save`` the histories are recomputed
-    per chunk. ``g_coef [9, B, N]`` receives per-row gradients of the coefficients in
-    ``spec.COEFFICIENTS`` order (the caller sums over the batch)."""
+    """Backward pass, time reversed, in the input's dtype. With empty ``u_save`` the
+    histories are recomputed per chunk. With ``coef_grad`` set, ``g_coef [9, B, N]``
+    receives per-row gradients of the coefficients in ``spec.COEFFICIENTS`` order (the
+    caller sums over the batch); otherwise it is left untouched and that work skipped."""
     steps, n_neurons = x.shape[0], x.shape[2]
     chunks = (n_neurons + CHUNK - 1) // CHUNK
     recompute = u_save.shape[0] == 0 and steps > 0
@@ -198,56 +199,58 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
         else:
             u_h, i_h, b_h = u_save, i_save, b_save
             hb, h0 = b, n0
-        act = _active_rows(out, r0, b, n0, n1, nref) if nref > 0 else np.empty((0, 0), dtype=np.bool_)
+        act = _active_rows(out, r0, b, n0, n1, nref) if nref > 0 else np.empty((0, 0), dtype=x.dtype)
         d, g, lk = coef[0, n0:n1], coef[1, n0:n1], coef[2, n0:n1]
         th, vr, ds = coef[3, n0:n1], coef[4, n0:n1], coef[5, n0:n1]
         be, rh, om = coef[6, n0:n1], coef[7, n0:n1], coef[8, n0:n1]
-        gv = g_v_end[b, n0:n1].astype(np.float64)
-        gi = g_i_end[b, n0:n1].astype(np.float64)
-        gb = g_b_end[b, n0:n1].astype(np.float64)
-        acc = np.zeros((9, w))
-        theta = np.empty(w)
-        z = np.empty(w)
-        sg = np.empty(w)
-        v_prev = np.empty(w)
-        i_prev = np.empty(w)
+        one = np.ones(1, dtype=x.dtype)[0]
+        gv = g_v_end[b, n0:n1].copy()
+        gi = g_i_end[b, n0:n1].copy()
+        gb = g_b_end[b, n0:n1].copy()
+        acc = np.zeros((9, w), dtype=x.dtype)
+        theta = th.copy()
+        z = np.empty(w, dtype=x.dtype)
+        sg = np.empty(w, dtype=x.dtype)
+        v_prev = np.empty(w, dtype=x.dtype)
+        i_prev = np.empty(w, dtype=x.dtype)
         for t in range(steps - 1, -1, -1):
             u = u_h[t, hb, h0:h0 + w]
             s = out[t, b, n0:n1]
             b_prev = b_h[t, hb, h0:h0 + w] if has_adapt else u[:0]
-            drive = i_h[t, hb, h0:h0 + w] if has_syn else x[t, b, n0:n1]
+            if has_adapt:
+                for k in range(w):
+                    theta[k] = th[k] + be[k] * b_prev[k]
             for k in range(w):
-                theta[k] = th[k] + be[k] * b_prev[k] if has_adapt else th[k]
                 z[k] = u[k] - theta[k]
             surrogate_rows(z, sg, sid, p0, p1, p2, p3)
-            # the state after the previous step
-            if t > 0:
-                up, sp_ = u_h[t - 1, hb, h0:h0 + w], out[t - 1, b, n0:n1]
-                bp2 = b_h[t - 1, hb, h0:h0 + w] if has_adapt else u[:0]
-                for k in range(w):
-                    tp = th[k] + be[k] * bp2[k] if has_adapt else th[k]
-                    if reset == 0:
-                        v_prev[k] = up[k] - sp_[k] * (tp - vr[k])
-                    elif reset == 1:
-                        v_prev[k] = up[k] - sp_[k] * (up[k] - vr[k])
-                    else:
-                        v_prev[k] = up[k]
-                if has_syn:
-                    i_prev[:] = i_h[t - 1, hb, h0:h0 + w]
-            else:
-                v_prev[:] = v0[b, n0:n1]
-                i_prev[:] = i0[b, n0:n1]
+            if coef_grad:  # the state after the previous step, for the coefficient gradients
+                if t > 0:
+                    up, spv = u_h[t - 1, hb, h0:h0 + w], out[t - 1, b, n0:n1]
+                    bp2 = b_h[t - 1, hb, h0:h0 + w] if has_adapt else u[:0]
+                    for k in range(w):
+                        tp = th[k] + be[k] * bp2[k] if has_adapt else th[k]
+                        if reset == 0:
+                            v_prev[k] = up[k] - spv[k] * (tp - vr[k])
+                        elif reset == 1:
+                            v_prev[k] = up[k] - spv[k] * (up[k] - vr[k])
+                        else:
+                            v_prev[k] = up[k]
+                    if has_syn:
+                        i_prev[:] = i_h[t - 1, hb, h0:h0 + w]
+                else:
+                    v_prev[:] = v0[b, n0:n1]
+                    i_prev[:] = i0[b, n0:n1]
+            drive = i_h[t, hb, h0:h0 + w] if has_syn else x[t, b, n0:n1]
             go = grad_out[t, b, n0:n1]
             gx = grad_x[t, b, n0:n1]
+            at = act[t] if nref > 0 else z
             for k in range(w):
-                a = (1.0 if act[t, k] else 0.0) if nref > 0 else 1.0
-                sk = float(s[k])
+                a = at[k] if nref > 0 else one
+                sk = s[k]
                 # the spike's gradient: output, adaptation, and the reset unless detached
-                g_s = float(go[k])
+                g_s = go[k]
                 if has_adapt:
                     g_s += gb[k] * om[k]
-                    acc[7, k] += gb[k] * b_prev[k]
-                    acc[8, k] += gb[k] * sk
                 if not detach:
                     if reset == 0:
                         g_s -= gv[k] * (theta[k] - vr[k])
@@ -257,34 +260,39 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
                 if reset == 0:
                     g_u = gv[k] + g_z
                     g_theta = -gv[k] * sk - g_z
-                    acc[4, k] += gv[k] * sk
                 elif reset == 1:
-                    g_u = gv[k] * (1.0 - sk) + g_z
+                    g_u = gv[k] * (one - sk) + g_z
                     g_theta = -g_z
-                    acc[4, k] += gv[k] * sk
                 else:
                     g_u = gv[k] + g_z
                     g_theta = -g_z
-                acc[3, k] += g_theta
+                g_int = g_u * a  # through the integration (the membrane is held while refractory)
+                if coef_grad:
+                    if has_adapt:
+                        acc[7, k] += gb[k] * b_prev[k]
+                        acc[8, k] += gb[k] * sk
+                        acc[6, k] += g_theta * b_prev[k]
+                    if reset != 2:
+                        acc[4, k] += gv[k] * sk
+                    acc[3, k] += g_theta
+                    acc[0, k] += g_int * (v_prev[k] - lk[k])
+                    acc[1, k] += g_int * drive[k]
+                    acc[2, k] += g_int * (one - d[k])
                 if has_adapt:
-                    acc[6, k] += g_theta * b_prev[k]
                     gb[k] = g_theta * be[k] + gb[k] * rh[k]
-                # through the integration (held membrane while refractory)
-                g_int = g_u * a
-                gv[k] = g_int * d[k] + g_u * (1.0 - a)
-                acc[0, k] += g_int * (v_prev[k] - lk[k])
-                acc[1, k] += g_int * drive[k]
-                acc[2, k] += g_int * (1.0 - d[k])
+                gv[k] = g_int * d[k] + (g_u - g_int)
                 g_drive = g_int * g[k]
                 if has_syn:
                     gi[k] += g_drive
                     gx[k] = gi[k]
-                    acc[5, k] += gi[k] * i_prev[k]
+                    if coef_grad:
+                        acc[5, k] += gi[k] * i_prev[k]
                     gi[k] *= ds[k]
                 else:
                     gx[k] = g_drive
         g_v0[b, n0:n1] = gv
         g_i0[b, n0:n1] = gi
         g_b0[b, n0:n1] = gb
-        for c in range(9):
-            g_coef[c, b, n0:n1] = acc[c]
+        if coef_grad:
+            for c in range(9):
+                g_coef[c, b, n0:n1] = acc[c]

@@ -20,12 +20,12 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end
 
 
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
-             nref, reset, detach, has_syn, has_adapt, sid, sp, u_hist, i_hist, b_hist,
+             nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
     glif.backward(
         _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x), _np(out),
         _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
-        nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp],
+        nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp], bool(coef_grad),
         _np(u_hist), _np(i_hist), _np(b_hist),
         _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
     )

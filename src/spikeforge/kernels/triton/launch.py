@@ -57,8 +57,9 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end
 
 
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
-             nref, reset, detach, has_syn, has_adapt, sid, sp, u_hist, i_hist, b_hist,
+             nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
+    # coef_grad: the Triton kernel always computes the coefficient gradients (cheap on a GPU)
     steps, batch, n = x.shape
     m = batch * n
     if m == 0:
