@@ -128,3 +128,16 @@ def test_missing_extra_names_it(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'spikeforge\[triton\]'"):
         snn.LIF(backend="triton")(torch.rand(3, 2, 4))
     assert snn.LIF()(torch.rand(3, 2, 4))[0].shape == (3, 2, 4)  # auto still works
+
+
+@pytest.mark.parametrize("name,reset,refrac,detach", [
+    c for c in itertools.product(MODELS, ("subtract", "zero", "none"), (0, 2), (True, False))
+])
+def test_parity_fixed_parameters(name, reset, refrac, detach):
+    """Buffers only: the backward pass skips the coefficient gradients (a faster path)."""
+    torch.manual_seed(2)
+    kw = dict(reset=reset, refractory_steps=refrac, detach_reset=detach, v_threshold=0.7, dtype=torch.float64)
+    ref, fused = MODELS[name](8, backend="torch", **kw), MODELS[name](8, backend="cpu", **kw)
+    assert list(fused.parameters()) == []
+    _, state = ref(torch.rand(4, 3, 8, dtype=torch.float64) * 3)
+    assert_parity(ref, fused, torch.rand(30, 3, 8, dtype=torch.float64) * 2.5, state, rtol=1e-9)

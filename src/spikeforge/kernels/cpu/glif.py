@@ -204,6 +204,10 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
         th, vr, ds = coef[3, n0:n1], coef[4, n0:n1], coef[5, n0:n1]
         be, rh, om = coef[6, n0:n1], coef[7, n0:n1], coef[8, n0:n1]
         one = np.ones(1, dtype=x.dtype)[0]
+        c_sub = one if reset == 0 else one - one
+        c_zero = one if reset == 1 else one - one
+        keep_reset = one - one if detach else one
+        simple = not (has_adapt or has_syn or coef_grad)
         gv = g_v_end[b, n0:n1].copy()
         gi = g_i_end[b, n0:n1].copy()
         gb = g_b_end[b, n0:n1].copy()
@@ -244,36 +248,35 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
             go = grad_out[t, b, n0:n1]
             gx = grad_x[t, b, n0:n1]
             at = act[t] if nref > 0 else z
+            if simple:
+                for k in range(w):
+                    a = at[k] if nref > 0 else one
+                    gvk = gv[k]
+                    g_s = go[k] - keep_reset * gvk * (c_sub * (theta[k] - vr[k]) + c_zero * (u[k] - vr[k]))
+                    g_z = g_s * sg[k] * a
+                    g_u = gvk * (one - c_zero * s[k]) + g_z
+                    g_int = g_u * a
+                    gv[k] = g_int * d[k] + (g_u - g_int)
+                    gx[k] = g_int * g[k]
+                continue
             for k in range(w):
                 a = at[k] if nref > 0 else one
                 sk = s[k]
+                gvk = gv[k]
                 # the spike's gradient: output, adaptation, and the reset unless detached
-                g_s = go[k]
+                g_s = go[k] - keep_reset * gvk * (c_sub * (theta[k] - vr[k]) + c_zero * (u[k] - vr[k]))
                 if has_adapt:
                     g_s += gb[k] * om[k]
-                if not detach:
-                    if reset == 0:
-                        g_s -= gv[k] * (theta[k] - vr[k])
-                    elif reset == 1:
-                        g_s -= gv[k] * (u[k] - vr[k])
                 g_z = g_s * sg[k] * a
-                if reset == 0:
-                    g_u = gv[k] + g_z
-                    g_theta = -gv[k] * sk - g_z
-                elif reset == 1:
-                    g_u = gv[k] * (one - sk) + g_z
-                    g_theta = -g_z
-                else:
-                    g_u = gv[k] + g_z
-                    g_theta = -g_z
+                g_u = gvk * (one - c_zero * sk) + g_z
+                g_theta = -c_sub * gvk * sk - g_z
                 g_int = g_u * a  # through the integration (the membrane is held while refractory)
                 if coef_grad:
                     if has_adapt:
                         acc[7, k] += gb[k] * b_prev[k]
                         acc[8, k] += gb[k] * sk
                         acc[6, k] += g_theta * b_prev[k]
-                    if reset != 2:
-                        acc[4, k] += gv[k] * sk
+                    acc[4, k] += (c_sub + c_zero) * gvk * sk
                     acc[3, k] += g_theta
                     acc[0, k] += g_int * (v_prev[k] - lk[k])
                     acc[1, k] += g_int * drive[k]
