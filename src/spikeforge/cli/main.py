@@ -15,9 +15,9 @@ import sys
 from types import ModuleType
 
 from .. import __version__
-from . import demo
+from . import bench, demo
 
-COMMANDS: tuple[ModuleType, ...] = (demo,)
+COMMANDS: tuple[ModuleType, ...] = (demo, bench)
 """The registered subcommands, in the order ``--help`` lists them."""
 
 DEFAULT_COMMAND = "demo"
