@@ -1,10 +1,33 @@
-"""Call the numba kernels of :mod:`.glif` on torch tensors (zero-copy through numpy)."""
+"""Call the numba kernels of :mod:`.glif` on torch tensors (zero-copy through numpy).
+
+Small calls run on one thread: waking a thread pool costs more than the work, and on a
+busy machine waiting for a second core to be scheduled can take milliseconds.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
+import numba
 from torch import Tensor
 
 from . import glif
+
+SERIAL_BELOW = 1 << 18  # elements of x
+
+
+@contextlib.contextmanager
+def _threads_for(x: Tensor) -> Iterator[None]:
+    if x.numel() >= SERIAL_BELOW:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _np(t: Tensor):
@@ -13,19 +36,21 @@ def _np(t: Tensor):
 
 def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end, i_end, b_end, r_end,
             u_hist, i_hist, b_hist) -> None:
-    glif.forward(
-        _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset, bool(has_syn), bool(has_adapt),
-        _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end), _np(u_hist), _np(i_hist), _np(b_hist),
-    )
+    with _threads_for(x):
+        glif.forward(
+            _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset, bool(has_syn), bool(has_adapt),
+            _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end), _np(u_hist), _np(i_hist), _np(b_hist),
+        )
 
 
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
              nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
-    glif.backward(
-        _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x), _np(out),
-        _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
-        nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp], bool(coef_grad),
-        _np(u_hist), _np(i_hist), _np(b_hist),
-        _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
-    )
+    with _threads_for(x):
+        glif.backward(
+            _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x), _np(out),
+            _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
+            nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp],
+            bool(coef_grad), _np(u_hist), _np(i_hist), _np(b_hist),
+            _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
+        )
