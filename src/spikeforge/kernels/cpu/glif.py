@@ -21,55 +21,66 @@ import math
 import numba
 import numpy as np
 
-CHUNK = 512
+CHUNK = 8192
 _PI = math.pi
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 @numba.njit(cache=True)
-def _pdf(x, mu, sigma):
+def _pdf(x, mu, sigma, c):
     z = (x - mu) / sigma
-    return np.exp(-0.5 * z * z) / (sigma * _SQRT2PI)
+    return c[5] * np.exp(-c[4] * z * z) / sigma
 
 
 @numba.njit(cache=True)
-def surrogate_rows(z, out, sid, p0, p1, p2, p3):
-    """``out[k] = derivative of surrogate sid at z[k]`` (ids in ``spec.SURROGATE_IDS``).
+def surrogate_constants(p0, p1, p2, p3, dtype_like):
+    """The surrogate's parameters and the constants its formulas use, in the data's dtype
+    (a bare ``0.5`` in numba is a float64 and would promote the whole loop)."""
+    c = np.empty(8, dtype=dtype_like.dtype)
+    c[0], c[1], c[2], c[3] = p0, p1, p2, p3
+    c[4], c[5], c[6], c[7] = 0.5, 1.0 / _SQRT2PI, 0.5 * _PI, 1.0
+    return c
 
-    One loop per surrogate, so the choice is made once per row, not per neuron.
-    """
+
+@numba.njit(cache=True)
+def surrogate_rows(z, out, sid, c):
+    """``out[k] = derivative of surrogate sid at z[k]`` (ids in ``spec.SURROGATE_IDS``);
+    ``c`` from :func:`surrogate_constants`. One loop per surrogate, so the choice is made
+    once per row, not per neuron."""
     w = z.shape[0]
+    p0, p1, p2, p3, half, one = c[0], c[1], c[2], c[3], c[4], c[7]
+    zero = one - one
     if sid == 0:  # FastSigmoid(slope)
         for k in range(w):
-            a = 1.0 + p0 * abs(z[k])
-            out[k] = 0.5 * p0 / (a * a)
+            a = one + p0 * abs(z[k])
+            out[k] = half * p0 / (a * a)
     elif sid == 1:  # Sigmoid(slope)
         for k in range(w):
-            e = 1.0 / (1.0 + np.exp(-p0 * z[k]))
-            out[k] = p0 * e * (1.0 - e)
+            e = one / (one + np.exp(-p0 * z[k]))
+            out[k] = p0 * e * (one - e)
     elif sid == 2:  # ATan(alpha)
         for k in range(w):
-            c = 0.5 * _PI * p0 * z[k]
-            out[k] = 0.5 * p0 / (1.0 + c * c)
+            q = c[6] * p0 * z[k]
+            out[k] = half * p0 / (one + q * q)
     elif sid == 3:  # Triangle(width)
         for k in range(w):
-            out[k] = max(1.0 - abs(z[k]) / p0, 0.0) / p0
+            out[k] = max(one - abs(z[k]) / p0, zero) / p0
     elif sid == 4:  # Rectangular(width)
         for k in range(w):
-            out[k] = (1.0 / p0) if abs(z[k]) < 0.5 * p0 else 0.0
+            out[k] = (one / p0) if abs(z[k]) < half * p0 else zero
     elif sid == 5:  # Gaussian(sigma)
         for k in range(w):
-            out[k] = _pdf(z[k], 0.0, p0)
+            out[k] = _pdf(z[k], zero, p0, c)
     elif sid == 6:  # MultiGaussian(width, height, scale, gamma)
         for k in range(w):
-            out[k] = p3 * ((1.0 + p1) * _pdf(z[k], 0.0, p0)
-                           - p1 * _pdf(z[k], p0, p2 * p0) - p1 * _pdf(z[k], -p0, p2 * p0))
+            out[k] = p3 * ((one + p1) * _pdf(z[k], zero, p0, c)
+                           - p1 * _pdf(z[k], p0, p2 * p0, c) - p1 * _pdf(z[k], -p0, p2 * p0, c))
     elif sid == 7:  # Exponential(slope)
         for k in range(w):
-            out[k] = 0.5 * p0 * np.exp(-p0 * abs(z[k]))
+            out[k] = half * p0 * np.exp(-p0 * abs(z[k]))
     else:  # StraightThrough
         for k in range(w):
-            out[k] = 1.0
+            out[k] = one
 
 
 @numba.njit(cache=True)
@@ -204,6 +215,7 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
         th, vr, ds = coef[3, n0:n1], coef[4, n0:n1], coef[5, n0:n1]
         be, rh, om = coef[6, n0:n1], coef[7, n0:n1], coef[8, n0:n1]
         one = np.ones(1, dtype=x.dtype)[0]
+        consts = surrogate_constants(p0, p1, p2, p3, x)
         c_sub = one if reset == 0 else one - one
         c_zero = one if reset == 1 else one - one
         keep_reset = one - one if detach else one
@@ -226,7 +238,7 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
                     theta[k] = th[k] + be[k] * b_prev[k]
             for k in range(w):
                 z[k] = u[k] - theta[k]
-            surrogate_rows(z, sg, sid, p0, p1, p2, p3)
+            surrogate_rows(z, sg, sid, consts)
             if coef_grad:  # the state after the previous step, for the coefficient gradients
                 if t > 0:
                     up, spv = u_h[t - 1, hb, h0:h0 + w], out[t - 1, b, n0:n1]
@@ -248,6 +260,13 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
             go = grad_out[t, b, n0:n1]
             gx = grad_x[t, b, n0:n1]
             at = act[t] if nref > 0 else z
+            if simple and reset != 1 and nref == 0:  # the leanest loop: no spike or refractory read
+                for k in range(w):
+                    gvk = gv[k]
+                    g_u = gvk + (go[k] - keep_reset * c_sub * gvk * (theta[k] - vr[k])) * sg[k]
+                    gv[k] = g_u * d[k]
+                    gx[k] = g_u * g[k]
+                continue
             if simple:
                 for k in range(w):
                     a = at[k] if nref > 0 else one
