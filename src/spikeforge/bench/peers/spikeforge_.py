@@ -30,8 +30,9 @@ from ._common import (
 )
 
 NAME = "spikeforge"
-VARIANTS = ("torch", "cpu", "triton", "auto", "compiled")
-"""Backends, plus ``"compiled"``: the reference path under ``torch.compile``."""
+VARIANTS = ("torch", "cpu", "cpu-recompute", "triton", "triton-recompute", "auto", "compiled")
+"""Backends (``-recompute``: with ``recompute=True``), plus ``"compiled"``: the reference
+path under ``torch.compile``."""
 
 TAU_MEM = 2e-3
 DT = 1e-3
@@ -48,7 +49,7 @@ def _has_backend_argument(cls: Any = None) -> bool:
 def default_variants(device: Any = "cpu") -> tuple[str, ...]:
     if not available() or not _has_backend_argument():
         return ("torch",)
-    return ("torch", "triton") if str(device).startswith("cuda") else ("torch", "cpu")
+    return ("torch", "triton", "triton-recompute") if str(device).startswith("cuda") else ("torch", "cpu", "cpu-recompute")
 
 
 def available() -> bool:
@@ -70,7 +71,10 @@ def _neuron_kwargs(cls: Any, variant: str) -> dict[str, Any]:
         return kwargs
     if not has_backend:
         raise PeerUnavailable(f"spikeforge.nn.{cls.__name__} has no backend argument yet (asked for {variant!r})")
-    kwargs["backend"] = variant
+    backend, _, mode = variant.partition("-")
+    kwargs["backend"] = backend
+    if mode == "recompute":
+        kwargs["recompute"] = True
     return kwargs
 
 
