@@ -10,6 +10,14 @@ own spikes from the previous step, driving a population of spiking neurons:
 
 The sequence layers apply :math:`W_\text{in}` to all time steps at once (one matrix
 product over ``[T*B, I]``); only the recurrent product stays inside the time loop.
+That loop runs in one of two ways (``backend=``): ``"torch"``, the plain-torch
+reference (a matrix product and the neuron step per time step), or ``"cpu"``, the
+numba kernel of :mod:`spikeforge.kernels.cpu.recurrent`, which walks time with the
+neuron state of each batch row in local arrays and adds the recurrent product
+event-driven (only the columns of neurons that spiked). ``"auto"`` (the default)
+takes the kernel for CPU tensors when numba is installed and the call is supported,
+and the torch loop otherwise, on the GPU too.
+
 Weights start as in Yin et al. (2021): Xavier-uniform input weights, orthogonal
 recurrent weights, zero bias.
 """
@@ -21,7 +29,8 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_input
+from .._validation import check_choice, check_input
+from ..kernels.recurrent import RECURRENT_BACKENDS, resolve_recurrent
 from .alif import ALIFCell
 from .base import NeuronModule, StatefulModule
 from .lif import LIFCell
@@ -82,21 +91,53 @@ class _RecurrentBase(StatefulModule):
 class _RecurrentSequence(_RecurrentBase):
     time_major = True
 
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        bias: bool = True,
+        backend: str = "auto",
+        recompute: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        **neuron_kwargs: Any,
+    ) -> None:
+        check_choice(backend, RECURRENT_BACKENDS, "backend")
+        super().__init__(input_size, hidden_size, bias=bias, device=device, dtype=dtype, **neuron_kwargs)
+        self.backend = backend
+        self.recompute = bool(recompute)
+
     def forward(self, x: Tensor, state: RecurrentState | None = None) -> tuple[Tensor, RecurrentState]:
         """``x``: ``[T, B, input_size]``; returns spikes ``[T, B, hidden_size]`` and the final state."""
         check_input(x, 3, "input", "[T, B, input_size]")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"expected input_size {self.input_size} in the last dimension, got shape {tuple(x.shape)}")
         currents = self.input(x)
+        p = self.neuron._validated_parameters()
+        model = self.neuron.model
+        backend = resolve_recurrent(self.backend, model, currents, self.recurrent.weight, p)
+        if backend != "torch":
+            from ..kernels.recurrent import fused_recurrent_sequence
+
+            neuron_state, z0 = (None, None) if state is None else state
+            out, neuron_state, z = fused_recurrent_sequence(
+                model, currents, self.recurrent.weight, neuron_state, z0, p, backend, self.recompute
+            )
+            return out, RecurrentState(neuron_state, z)
         if state is None:
             state = self.initial_state(currents.new_zeros(currents.shape[1:]))
-        p = self.neuron._validated_parameters()
-        c = self.neuron.model.coefficients(p)
+        c = model.coefficients(p)
         outs = []
-        for t in range(x.shape[0]):
-            z, state = self._step(currents[t], state, p, c)
+        # unbind, not currents[t]: the backward of T selects would build T full-size zero tensors
+        for current in currents.unbind(0):
+            z, state = self._step(current, state, p, c)
             outs.append(z)
         return (torch.stack(outs) if outs else currents.new_zeros(currents.shape)), state
+
+    def extra_repr(self) -> str:
+        extra = "" if self.backend == "auto" else f", backend={self.backend!r}"
+        return super().extra_repr() + extra + (", recompute=True" if self.recompute else "")
 
 
 class _RecurrentCell(_RecurrentBase):
@@ -121,6 +162,14 @@ class RecurrentLIF(_RecurrentSequence):
         input_size: features per input step.
         hidden_size: number of neurons.
         bias: add a learnable bias to the input projection.
+        backend: who runs the time loop: ``"auto"`` (default: the CPU kernel for CPU
+            tensors when numba is installed and the call is supported, else the torch
+            loop; CUDA tensors always take the torch loop), ``"torch"`` (the plain-torch
+            reference) or ``"cpu"`` (the numba kernel; raises ``ImportError`` without
+            ``pip install 'spikeforge[cpu-kernels]'``, ``ValueError`` for a call it
+            cannot run).
+        recompute: with the kernel, recompute the membrane history in the backward
+            pass instead of storing it (less memory, one more forward pass of time).
         **neuron_kwargs: passed to :class:`spikeforge.nn.LIFCell` (``tau_mem=...``).
 
     Shape:
@@ -147,6 +196,7 @@ class RecurrentALIF(_RecurrentSequence):
         input_size: features per input step.
         hidden_size: number of neurons.
         bias: add a learnable bias to the input projection.
+        backend, recompute: who runs the time loop, as for :class:`RecurrentLIF`.
         **neuron_kwargs: passed to :class:`spikeforge.nn.ALIFCell` (``tau_adp=...``).
 
     Shape:
