@@ -69,8 +69,9 @@ class NeuronModel:
             state = self.init_state(x[0] if x.shape[0] else x.new_zeros(x.shape[1:]), p)
         c = self.coefficients(p)
         outs, trace = [], []
-        for t in range(x.shape[0]):
-            out, state = self.update(x[t], state, p, c)
+        # unbind, not x[t]: the backward of T separate selects builds T full-size zero tensors
+        for x_t in x.unbind(0):
+            out, state = self.update(x_t, state, p, c)
             outs.append(out)
             if record:
                 trace.append(state)

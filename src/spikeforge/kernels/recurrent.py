@@ -22,7 +22,9 @@ from .spec import RESET_IDS, surrogate_id, surrogate_params
 RECURRENT_BACKENDS = ("auto", "torch", "cpu")
 
 
-def unsupported_recurrent_reason(backend: str, model: NeuronModel, currents: Tensor, w_rec: Tensor, p: Any) -> str | None:
+def unsupported_recurrent_reason(
+    backend: str, model: NeuronModel, currents: Tensor, w_rec: Tensor, p: Any
+) -> str | None:
     """Why the recurrent kernel of ``backend`` cannot run this call, or ``None`` when it can."""
     from .registry import unsupported_reason
 

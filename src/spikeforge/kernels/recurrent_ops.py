@@ -19,7 +19,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .ops import _history_shapes
+
+def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int) -> tuple:
+    """The shapes of ``u_hist, i_hist, b_hist``: ``x``'s when stored (``save=1``), else empty."""
+    full, empty = tuple(x.shape), (0, 0, 0)
+    return (full if save == 1 else empty, full if save == 1 and has_syn else empty,
+            full if save == 1 and has_adapt else empty)
 
 
 def _impl(backend: str) -> Any:

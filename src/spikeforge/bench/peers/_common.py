@@ -124,8 +124,8 @@ def srnn_loop(x: Any, w_in: Any, w_rec: Any, step: Callable[[Any, Any], tuple[An
     cur = w_in(x)  # [T, B, N], all steps in one product
     s = cur.new_zeros(cur.shape[1:])
     outs = []
-    for t in range(cur.shape[0]):
-        s, state = step(cur[t] + w_rec(s), state)
+    for cur_t in cur.unbind(0):  # unbind: T selects would make the backward quadratic in T
+        s, state = step(cur_t + w_rec(s), state)
         outs.append(s)
     return torch.stack(outs)
 

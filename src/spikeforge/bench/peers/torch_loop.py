@@ -75,8 +75,8 @@ def lif_loop(x: Any, spike: Callable) -> Any:
     step = _step(spike)
     v = torch.zeros_like(x[0])
     outs = []
-    for t in range(x.shape[0]):
-        s, v = step(x[t], v)
+    for x_t in x.unbind(0):  # unbind: T selects would make the backward quadratic in T
+        s, v = step(x_t, v)
         outs.append(s)
     return torch.stack(outs)
 
