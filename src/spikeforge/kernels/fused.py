@@ -24,7 +24,7 @@ def _per_neuron(value: Any, like: Tensor, neuron_shape: tuple[int, ...]) -> Tens
     return t.expand(neuron_shape).reshape(-1)
 
 
-def _coefficients(model: NeuronModel, p: Any, like: Tensor, shape: tuple[int, ...]) -> Tensor:
+def kernel_coefficients(model: NeuronModel, p: Any, like: Tensor, shape: tuple[int, ...]) -> Tensor:
     """The ``[9, N]`` coefficients of ``spec.COEFFICIENTS``.
 
     Python floats stay Python floats until the end, so every coefficient is rounded
@@ -56,7 +56,7 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
     i0 = flat(state.i) if model.name == "cuba_lif" else zeros
     b0 = flat(state.b) if model.name == "alif" else zeros
     r0 = flat(state.refrac)
-    coef = _coefficients(model, p, x, shape)
+    coef = kernel_coefficients(model, p, x, shape)
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, v0, i0, b0, coef))
     save = int(needs_grad and not recompute)
     out, v, i, b, r, *_ = ops.glif_forward(

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..functional.model import NeuronModel
 from . import recurrent_ops
-from .fused import _coefficients
+from .fused import kernel_coefficients
 from .spec import RESET_IDS, surrogate_id, surrogate_params
 
 RECURRENT_BACKENDS = ("auto", "torch", "cpu")
@@ -99,7 +99,7 @@ def fused_recurrent_sequence(
     i0 = flat(neuron_state.i) if model.name == "cuba_lif" else zeros
     b0 = flat(neuron_state.b) if model.name == "alif" else zeros
     r0 = flat(neuron_state.refrac)
-    coef = _coefficients(model, p, currents, shape)
+    coef = kernel_coefficients(model, p, currents, shape)
     w = w_rec.contiguous()
     x = currents.contiguous()
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, w, z0, v0, i0, b0, coef))
