@@ -1,0 +1,143 @@
+"""Build a data set from its name and plain options, as recipe files give them.
+
+``build_dataset("smnist", train=True, root="~/data", mode="pixel")`` is
+``SequentialMNIST(MNIST("~/data", train=True), mode="pixel")``. Options are plain data
+(strings, numbers, booleans, a dict for Tonic), so a YAML recipe can hold them; each name
+accepts only its own options, and an unknown name or option raises an error listing the
+valid ones.
+
+=========== ======================================= ==========================================
+name        data set                                options
+=========== ======================================= ==========================================
+digits      :class:`Digits` (sklearn, no files)     ``test_fraction``, ``split_seed``
+mnist       :class:`MNIST`                          ``download``, ``verify``
+smnist      :class:`SequentialMNIST` of MNIST       ``mode="row"|"pixel"``, ``download``, ``verify``
+psmnist     permuted pixel-by-pixel MNIST           ``permutation_seed``, ``download``, ``verify``
+qtdb, ecg   :class:`QTDB`                           ``unlabeled``
+tonic       :class:`TonicFrames` of a Tonic set     ``dataset`` (e.g. ``"NMNIST"``), ``n_time_bins``
+                                                    or ``time_window``, ``start_time``,
+                                                    ``end_time``, ``dataset_kwargs``
+=========== ======================================= ==========================================
+
+``root`` is the data folder (``None``: :func:`~spikeforge.data.default_data_dir`);
+``digits`` needs none and ignores it. For ``tonic`` it is Tonic's ``save_to``, and the
+class is built as ``tonic.datasets.<dataset>(save_to=root, train=train, **dataset_kwargs)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from ._files import import_optional, resolve_root
+from .digits import Digits
+from .events import TonicFrames
+from .mnist import MNIST
+from .qtdb import QTDB
+from .sequential import SequentialMNIST
+
+__all__ = ["DATASETS", "build_dataset"]
+
+_Root = str | os.PathLike[str] | None
+
+
+def _digits(train: bool, root: _Root, test_fraction: float = 0.2, split_seed: int = 0) -> Dataset:
+    return Digits(train=train, test_fraction=test_fraction, split_seed=split_seed)
+
+
+def _mnist(train: bool, root: _Root, download: bool = False, verify: bool = True) -> Dataset:
+    return MNIST(root, train=train, download=download, verify=verify)
+
+
+def _smnist(train: bool, root: _Root, mode: str = "row", download: bool = False, verify: bool = True) -> Dataset:
+    return SequentialMNIST(MNIST(root, train=train, download=download, verify=verify), mode=mode)
+
+
+def _psmnist(
+    train: bool, root: _Root, permutation_seed: int = 0, download: bool = False, verify: bool = True
+) -> Dataset:
+    images = MNIST(root, train=train, download=download, verify=verify)
+    return SequentialMNIST(images, mode="pixel", permute=True, permutation_seed=permutation_seed)
+
+
+def _qtdb(train: bool, root: _Root, unlabeled: int = 0) -> Dataset:
+    return QTDB(root, train=train, unlabeled=unlabeled)
+
+
+def _tonic(
+    train: bool,
+    root: _Root,
+    dataset: str | None = None,
+    n_time_bins: int | None = None,
+    time_window: float | None = None,
+    start_time: float | None = None,
+    end_time: float | None = None,
+    dataset_kwargs: Mapping[str, Any] | None = None,
+) -> Dataset:
+    if not isinstance(dataset, str):
+        raise ValueError(
+            "build_dataset('tonic') needs dataset=<name of a tonic.datasets class>, e.g. 'NMNIST', "
+            f"'SHD' or 'DVSGesture'; got {dataset!r}"
+        )
+    datasets = import_optional("tonic.datasets", extra="tonic", needed_by="build_dataset('tonic')")
+    cls = getattr(datasets, dataset, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"tonic.datasets has no data set {dataset!r}; e.g. 'NMNIST', 'SHD', 'DVSGesture'")
+    events = cls(save_to=str(resolve_root(root)), train=train, **dict(dataset_kwargs or {}))
+    return TonicFrames(
+        events, n_time_bins=n_time_bins, time_window=time_window, start_time=start_time, end_time=end_time
+    )
+
+
+_BUILDERS: dict[str, Callable[..., Dataset]] = {
+    "digits": _digits,
+    "mnist": _mnist,
+    "smnist": _smnist,
+    "psmnist": _psmnist,
+    "qtdb": _qtdb,
+    "ecg": _qtdb,
+    "tonic": _tonic,
+}
+
+#: Every name :func:`build_dataset` accepts (``"ecg"`` is another name for ``"qtdb"``).
+DATASETS = tuple(_BUILDERS)
+
+
+def _options(builder: Callable[..., Dataset]) -> tuple[str, ...]:
+    return tuple(inspect.signature(builder).parameters)[2:]  # after (train, root)
+
+
+def build_dataset(name: str, *, train: bool, root: _Root = None, **kwargs: Any) -> Dataset:
+    """The data set called ``name`` (one of :data:`DATASETS`), training or test split.
+
+    Args:
+        name: ``"digits"``, ``"mnist"``, ``"smnist"``, ``"psmnist"``, ``"qtdb"``/``"ecg"``
+            or ``"tonic"`` (case-insensitive).
+        train: the training split (``True``) or the test split.
+        root: data folder; ``None`` is :func:`~spikeforge.data.default_data_dir`.
+        **kwargs: that data set's options (see the module's table).
+
+    Raises:
+        ValueError: unknown name (the message lists :data:`DATASETS`).
+        TypeError: an option the data set does not take (the message lists those it takes).
+
+    Examples:
+        >>> ds = build_dataset("digits", train=True, split_seed=1)
+        >>> ds.num_classes, ds.input_shape
+        (10, (1, 8, 8))
+    """
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in _BUILDERS:
+        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+    builder = _BUILDERS[key]
+    allowed = _options(builder)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"build_dataset({key!r}) got unknown option(s) {unknown}; it accepts: {', '.join(allowed)}"
+        )
+    return builder(train, root, **kwargs)
