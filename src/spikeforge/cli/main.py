@@ -15,9 +15,9 @@ import sys
 from types import ModuleType
 
 from .. import __version__
-from . import bench, demo
+from . import bench, demo, evaluate, recipes, train
 
-COMMANDS: tuple[ModuleType, ...] = (demo, bench)
+COMMANDS: tuple[ModuleType, ...] = (demo, train, evaluate, recipes, bench)
 """The registered subcommands, in the order ``--help`` lists them."""
 
 DEFAULT_COMMAND = "demo"
