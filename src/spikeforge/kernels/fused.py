@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._validation import check_finite
 from ..functional.model import NeuronModel
 from ..functional.threshold import decay_factor
 from . import ops
@@ -45,7 +46,16 @@ def kernel_coefficients(model: NeuronModel, p: Any, like: Tensor, shape: tuple[i
 
 
 def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: str, recompute: bool = False):
-    """``model.sequence`` through the kernel op. ``x`` is ``[T, B, *neuron_shape]``."""
+    """``model.sequence`` through the kernel op. ``x`` is ``[T, B, *neuron_shape]``.
+
+    A NaN or Inf in ``x`` raises ``ValueError``, as on the reference path, but without
+    a pass over ``x`` of its own: a non-finite input leaves the neuron's final membrane
+    (or synaptic current) non-finite, so only then is ``x`` itself checked. A
+    refractory neuron ignores its input, which can hide a NaN from the state; with a
+    refractory period ``x`` is checked up front.
+    """
+    if p.refractory_steps > 0:
+        check_finite(x, "input")
     steps, batch, shape = x.shape[0], x.shape[1], tuple(x.shape[2:])
     n = math.prod(shape)
     flat = lambda t: t.expand(batch, *shape).reshape(batch, n).contiguous()  # noqa: E731
@@ -65,7 +75,15 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
         int(model.name == "cuba_lif"), int(model.name == "alif"),
         surrogate_id(p.surrogate), surrogate_params(p.surrogate), save, backend,
     )
+    if p.refractory_steps == 0 and not _all_finite(v, i):
+        check_finite(x, "input")  # raises if x is to blame; otherwise the state overflowed, as it would in the reference
     unflat = lambda t: t.reshape(batch, *shape)  # noqa: E731
     fields = {"v": unflat(v), "i": unflat(i), "b": unflat(b), "refrac": unflat(r)}
     new_state = model.state(**{name: fields[name] for name in model.state._fields})
     return out.reshape(x.shape), new_state
+
+
+def _all_finite(*tensors: Tensor) -> bool:
+    if torch.compiler.is_compiling():
+        return True
+    return all(bool(torch.isfinite(t).all()) for t in tensors if t.numel())

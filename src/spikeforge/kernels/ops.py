@@ -8,6 +8,7 @@ implementation. With ``save=1`` the forward pass stores the membrane history ``u
 (and ``i``, ``b``) for the backward pass; with ``save=0`` it stores nothing (inference,
 or ``recompute=True``) and a backward pass, if one comes, recomputes the history from
 the saved input and initial state: ``O(T)`` less memory for one more pass over time.
+The CPU backend always recomputes (``save`` is ignored there).
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def _impl(backend: str) -> Any:
     return launch
 
 
-def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int) -> tuple:
+def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int, backend: str) -> tuple:
+    """Shapes of the stored ``u, i, b`` histories: full with ``save=1``, except on the CPU,
+    whose kernels always recompute them (faster there than storing; see ``cpu/glif.py``)."""
+    save = save if backend != "cpu" else 0
     full = tuple(x.shape)
     return (
         full if save == 1 else _EMPTY3,
@@ -49,7 +53,7 @@ def glif_forward(
     save: int, backend: str,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
-    hist = [torch.empty(s, dtype=x.dtype, device=x.device) for s in _history_shapes(x, save, has_syn, has_adapt)]
+    hist = [torch.empty(s, dtype=x.dtype, device=x.device) for s in _history_shapes(x, save, has_syn, has_adapt, backend)]
     out = torch.empty_like(x)
     ends = [torch.empty_like(v0) for _ in range(4)]
     _impl(backend).forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, *ends, *hist)
@@ -58,7 +62,7 @@ def glif_forward(
 
 @glif_forward.register_fake
 def _(x, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save, backend):
-    hist = [x.new_empty(s) for s in _history_shapes(x, save, has_syn, has_adapt)]
+    hist = [x.new_empty(s) for s in _history_shapes(x, save, has_syn, has_adapt, backend)]
     return (torch.empty_like(x), *(torch.empty_like(v0) for _ in range(4)), *hist)
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Mapping, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_choice, check_input, check_non_negative, check_positive
+from .._validation import check_choice, check_floating, check_input, check_non_negative, check_positive, check_rank
 from ..kernels.registry import BACKENDS, resolve
 from ..functional.model import NeuronModel
 from ..functional.surrogate import FastSigmoid, Surrogate
@@ -183,7 +183,10 @@ class NeuronSequence(NeuronModule):
     time_major = True
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        check_input(x, 3, "input", "[T, B, ...] (time, batch, features); use the Cell class for one step")
+        # type and rank here; finiteness where it is cheapest: the reference checks x, the
+        # fused kernels check their final state (a non-finite input leaves it non-finite)
+        check_floating(x, "input")
+        check_rank(x, 3, "input", "[T, B, ...] (time, batch, features); use the Cell class for one step")
         self._check_neuron_shape(x, 2)
         p = self._validated_parameters()
         backend = resolve(self.backend, self.model, x, p)

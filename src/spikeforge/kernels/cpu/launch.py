@@ -36,21 +36,26 @@ def _np(t: Tensor):
 
 def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end, i_end, b_end, r_end,
             u_hist, i_hist, b_hist) -> None:
+    """The spikes and the final state. The CPU kernels never store a history (see
+    :mod:`.glif`): ``u_hist, i_hist, b_hist`` must be empty."""
+    if u_hist.numel() or i_hist.numel() or b_hist.numel():
+        raise ValueError("the CPU kernels recompute the history in the backward pass; pass empty histories")
+    kernel = glif.forward_kernel(bool(has_syn), bool(has_adapt), nref > 0)
     with _threads_for(x):
-        glif.forward(
-            _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset, bool(has_syn), bool(has_adapt),
-            _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end), _np(u_hist), _np(i_hist), _np(b_hist),
-        )
+        kernel(_np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset,
+               _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end))
 
 
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
              nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
+    """The reverse-time pass; recomputes the history from ``x`` and the initial state
+    (``out`` and the histories are not read)."""
+    kernel = glif.backward_kernel(bool(has_syn), bool(has_adapt), nref > 0)
     with _threads_for(x):
-        glif.backward(
-            _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x), _np(out),
+        kernel(
+            _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x),
             _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
-            nref, reset, bool(detach), bool(has_syn), bool(has_adapt), sid, *[float(v) for v in sp],
-            bool(coef_grad), _np(u_hist), _np(i_hist), _np(b_hist),
+            nref, reset, bool(detach), sid, *[float(v) for v in sp], bool(coef_grad), numba.get_num_threads(),
             _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
         )

@@ -47,7 +47,7 @@ import numpy as np
 from .glif import surrogate_constants, surrogate_rows
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _free_to_integrate(out, r0, b, nref, act):
     """``act[t, n]``: 1 if neuron ``n`` of row ``b`` integrated its input at step ``t`` (not
     refractory), else 0. Replays the refractory counter from ``r0`` and the spikes."""
@@ -60,7 +60,7 @@ def _free_to_integrate(out, r0, b, nref, act):
             ref[k] = float(nref) if st[k] > 0 else max(ref[k] - 1.0, 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _nonzero(z, idx, val):
     """The non-zero entries of ``z`` (ascending) into ``idx``, their values into ``val``;
     returns their count."""
@@ -73,7 +73,7 @@ def _nonzero(z, idx, val):
     return count
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _recurrent_input(wt, idx, val, count, unit, rec):
     """``rec = W_rec z`` from the ``count`` non-zero entries of ``z`` (``wt = W_rec^T``),
     added in ascending column order; ``unit``: they are all 1 (spikes)."""
@@ -96,7 +96,7 @@ def _recurrent_input(wt, idx, val, count, unit, rec):
 PAD = 16
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _tile(coef, rows):
     """The ``[9, H]`` coefficients repeated for ``rows`` rows side by side: ``[9, rows * H]``
     (rows padded by ``PAD``)."""
@@ -108,27 +108,27 @@ def _tile(coef, rows):
     return tiled
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _copy(dst, src):
     """``dst[k] = src[k]`` (an explicit loop compiles faster than a slice assignment)."""
     for k in range(src.shape[0]):
         dst[k] = src[k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _rows(a, b, nr):
     """Rows ``b .. b + nr - 1`` of a C-contiguous ``[B, H]`` array, as one flat view."""
     hidden = a.shape[1]
     return a.reshape(a.shape[0] * hidden)[b * hidden:(b + nr) * hidden]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _flat(a):
     """A ``[T, B, H]`` array (possibly empty) as ``[T, B * H]``."""
     return a.reshape((a.shape[0], a.shape[1] * a.shape[2]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, has_syn, has_adapt,
               out, u_h, i_h, b_h, h0):
     """Advance rows ``b0 .. b0 + nr - 1`` through every step, as one vector of ``nr * H``
@@ -138,7 +138,7 @@ def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, has_syn
     ``v, i, bb, ref`` (flat, ``>= nr * H``) hold the rows' state and are updated in
     place. Spikes go to ``out[t]`` (``[T, B * H]``) and ``u_t``, ``i_t``, ``b_{t-1}`` to
     ``*_h[t]`` from column ``h0 * H`` on, each only when that array is not empty. The
-    arithmetic is :func:`.glif.run_chunk`'s, on the drive ``x_t + W_rec z_{t-1}``.
+    arithmetic is :func:`.glif._step_row`'s, on the drive ``x_t + W_rec z_{t-1}``.
     """
     steps = x.shape[0]
     width = nr * hidden
@@ -209,14 +209,14 @@ def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, has_syn
         prev, cur = cur, prev
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _load_rows(v0, i0, b0_, r0, b, nr):
     """Flat copies of rows ``b .. b + nr - 1`` of the initial state."""
     return (_rows(v0, b, nr).copy(), _rows(i0, b, nr).copy(), _rows(b0_, b, nr).copy(),
             _rows(r0, b, nr).copy())
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def forward_task(task, tasks, x, wt, z0, v0, i0, b0, r0, cf, nref, reset, has_syn, has_adapt, rows,
                  out, v_end, i_end, b_end, r_end, u_save, i_save, b_save):
     """Task ``task`` of ``tasks`` of the forward pass over ``x [T, B, H]`` (``wt = W_rec^T``,
@@ -238,7 +238,7 @@ def forward_task(task, tasks, x, wt, z0, v0, i0, b0, r0, cf, nref, reset, has_sy
         _copy(_rows(r_end, b, nr), ref)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _add_outer(dwt, z, ge, unit):
     """``dwt[j] += z[j] * ge`` for every ``j`` with ``z[j] != 0`` (``unit``: those are 1)."""
     for j in range(z.shape[0]):
@@ -253,7 +253,7 @@ def _add_outer(dwt, z, ge, unit):
                     row[m] += zj * ge[m]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _transposed_product(w, gc, gz):
     """``gz[r] = W^T gc[r]`` for every row ``r`` of ``gc``: eight rows of ``W`` at a time,
     each block shared by all rows (fewer passes over ``W`` and ``gz``); blocks whose
@@ -288,7 +288,7 @@ def _transposed_product(w, gc, gz):
         m += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _rows_backward(b0, nr, hidden, grad_out, g_v_end, g_i_end, g_b_end, x, w, out, out3,
                    v0, i0, r0, cf, nref, reset, detach, has_syn, has_adapt, sid, p0, p1, p2, p3,
                    coef_grad, e_grad, u_h, i_h, b_h, h0, grad_x, grad_x3,
@@ -322,12 +322,11 @@ def _rows_backward(b0, nr, hidden, grad_out, g_v_end, g_i_end, g_b_end, x, w, ou
     gzs = np.zeros((nr, hidden), dtype=x.dtype)  # gradient of z_t through the product at t+1
     gz = gzs.reshape(width)
     theta = th.copy()
-    z = np.empty(width, dtype=x.dtype)
     sg = np.empty(width, dtype=x.dtype)
     v_prev = np.empty(width, dtype=x.dtype)
     i_prev = np.empty(width, dtype=x.dtype)
     ge = np.empty(width, dtype=x.dtype)
-    sc = surrogate_constants(p0, p1, p2, p3, z)
+    sc = surrogate_constants(p0, p1, p2, p3, sg)
     for t in range(steps - 1, -1, -1):
         u = u_h[t, ho:ho + width]
         s = out[t, lo:lo + width]
@@ -336,8 +335,8 @@ def _rows_backward(b0, nr, hidden, grad_out, g_v_end, g_i_end, g_b_end, x, w, ou
             for k in range(width):
                 theta[k] = th[k] + be[k] * b_prev[k]
         for k in range(width):
-            z[k] = u[k] - theta[k]
-        surrogate_rows(z, sg, sid, sc)
+            sg[k] = u[k] - theta[k]
+        surrogate_rows(sg, sid, sc)
         if coef_grad:  # the state after the previous step, for the coefficient gradients
             if t > 0:
                 up, spv = u_h[t - 1, ho:ho + width], out[t - 1, lo:lo + width]
@@ -427,7 +426,7 @@ def _rows_backward(b0, nr, hidden, grad_out, g_v_end, g_i_end, g_b_end, x, w, ou
             _copy(_rows(g_coef[c], b0, nr), acc[c, :width])
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def backward_task(task, tasks, grad_out, g_v_end, g_i_end, g_b_end, x, w, wt, out, z0, v0, i0, b0, r0, cf,
                   nref, reset, detach, has_syn, has_adapt, sid, p0, p1, p2, p3, coef_grad, e_grad, rows,
                   u_save, i_save, b_save, grad_x, g_z0, g_v0, g_i0, g_b0, g_coef, g_wt):
