@@ -7,7 +7,7 @@ set -euo pipefail
 THREADS=${THREADS:-2}
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
-PEERS=torch_loop,snntorch,spikingjelly,spikingjelly:compiled,norse,norse:compiled,spikeforge:torch,spikeforge:cpu,spikeforge:cpu-recompute
+PEERS=torch_loop,snntorch,spikingjelly,spikingjelly:compiled,norse,norse:compiled,spikeforge:torch,spikeforge:cpu
 common=(--threads "$THREADS" --wait-quiet 60 --busy-retries 1)
 
 # neuron only (input current given)

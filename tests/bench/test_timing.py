@@ -40,3 +40,19 @@ def test_sync_is_called_around_the_timed_calls():
 def test_bad_counts_raise(kwargs):
     with pytest.raises(ValueError):
         time_fn(lambda: None, **kwargs)
+
+
+def test_faults_per_call_counts_fresh_pages():
+    mmap = pytest.importorskip("mmap")
+    pytest.importorskip("resource")
+    pages = 256
+
+    def touch_fresh_pages():
+        m = mmap.mmap(-1, pages * mmap.PAGESIZE)  # a new mapping: every page faults once
+        for k in range(pages):
+            m[k * mmap.PAGESIZE] = 1
+        m.close()
+
+    r = time_fn(touch_fresh_pages, repeats=3, warmup=0)
+    assert pages <= r.faults_per_call < 4 * pages
+    assert time_fn(lambda: None, repeats=3, warmup=0).faults_per_call < pages

@@ -46,6 +46,7 @@ class Row:
     peak_mb: float | None = None
     floor_ms: float | None = None
     all_ms: list[float] = field(default_factory=list)
+    faults_per_call: float | None = None
     other_load: float | None = None
     note: str = ""
 
@@ -94,7 +95,7 @@ def run_one(
     device: Any = "cpu",
     *,
     repeats: int = 7,
-    warmup: int = 2,
+    warmup: int = 5,
     bandwidth: Bandwidth | None = None,
     measure_memory: bool = True,
 ) -> Row:
@@ -118,6 +119,7 @@ def run_one(
             row.min_ms = 1e3 * min(timing.all_s)
             row.first_call_s = timing.first_call_s
             row.all_ms = [1e3 * t for t in timing.all_s]
+            row.faults_per_call = timing.faults_per_call
             if measure_memory:
                 peak = peak_bytes(fn, device)
                 row.peak_mb = None if peak is None else peak / 1e6
@@ -148,7 +150,7 @@ def run_speed(
     device: Any = "cpu",
     repeats: int = 7,
     *,
-    warmup: int = 2,
+    warmup: int = 5,
     bandwidth: Bandwidth | None = None,
     measure_memory: bool = True,
     quiet_wait_s: float = 0.0,
@@ -224,10 +226,12 @@ def format_table(rows: Sequence[Row], bandwidth: Bandwidth | None = None) -> str
     ``min ms`` is the fastest timed call (less disturbed by other processes than the
     median on a shared machine). ``x spikeforge`` is the row's median over the fastest
     spikeforge variant's median on the same workload (above 1: slower than spikeforge);
-    ``x floor`` the row's median over the bandwidth floor; ``other load`` the cores other processes kept busy meanwhile
+    ``x floor`` the row's median over the bandwidth floor; ``faults/call`` the page faults per
+    timed call (see :class:`~spikeforge.bench.timing.TimingResult`); ``other load`` the cores other processes kept busy meanwhile
     (see :mod:`~spikeforge.bench.load`; rerun rows where it is well above 0).
     """
-    header = ("library:variant", "median ms", "min ms", "first call s", "peak MB", "x spikeforge", "x floor", "other load")
+    header = ("library:variant", "median ms", "min ms", "first call s", "peak MB", "x spikeforge", "x floor",
+              "faults/call", "other load")
     lines: list[str] = []
     if bandwidth is not None:
         lines.append(f"copy bandwidth: {bandwidth.gb_per_s:.1f} GB/s on {bandwidth.device} (read + write)")
@@ -252,6 +256,7 @@ def format_table(rows: Sequence[Row], bandwidth: Bandwidth | None = None) -> str
                 _fmt(r.peak_mb, ".1f"),
                 _fmt(None if best_ref is None else r.median_ms / best_ref, ".2f"),
                 _fmt(None if not r.floor_ms else r.median_ms / r.floor_ms, ".1f"),
+                _fmt(r.faults_per_call, ".0f"),
                 _fmt(r.other_load, ".2f"),
             ))
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]

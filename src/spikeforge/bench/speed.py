@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", type=_shape, action="append", default=None,
                         help="T,B,N (T,B,N,I for srnn); repeatable; replaces the standard shapes")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls (default 7; 3 with --quick)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls after the first (default 2)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed calls after the first (default 5)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch (and numba) threads (default: torch's, one per core)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",

@@ -18,11 +18,26 @@ class TimingResult:
         median_s: median of the timed calls (after the first call and the warm-up).
         all_s: every timed call, in order.
         first_call_s: the very first call, which pays for compilation / JIT / caches.
+        faults_per_call: page faults the process took per timed call (``None`` where
+            ``resource`` is missing). Touching freshly mapped memory costs a fault per
+            4 KB page, a few microseconds each in a virtual machine, so a call that
+            gets new pages from the allocator each time can spend more in faults than
+            in computing; this says whether a timing is made of that.
     """
 
     median_s: float
     all_s: tuple[float, ...]
     first_call_s: float
+    faults_per_call: float | None = None
+
+
+def _faults() -> int | None:
+    try:
+        import resource
+    except ImportError:  # not Unix
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
 
 
 def _noop() -> None:
@@ -33,11 +48,15 @@ def time_fn(
     fn: Callable[[], object],
     *,
     repeats: int = 7,
-    warmup: int = 2,
+    warmup: int = 5,
     sync: Callable[[], object] | None = None,
     monitor: ContextManager | None = None,
 ) -> TimingResult:
     """Time ``fn()``: one first call, ``warmup`` untimed calls, ``repeats`` timed calls.
+
+    The warm-up also lets the C allocator settle: glibc adapts its mmap threshold to
+    the sizes a loop frees, and for the first few calls of a loop over large tensors
+    it maps (and faults in) fresh memory for them.
 
     ``gc.collect()`` runs once before timing, and the garbage collector is disabled
     during the timed calls so that a collection does not land inside one of them.
@@ -63,6 +82,7 @@ def time_fn(
     times = []
     enabled = gc.isenabled()
     gc.disable()
+    faults0 = _faults()
     try:
         with monitor or contextlib.nullcontext():
             for _ in range(repeats):
@@ -73,4 +93,7 @@ def time_fn(
     finally:
         if enabled:
             gc.enable()
-    return TimingResult(median_s=statistics.median(times), all_s=tuple(times), first_call_s=first)
+    faults1 = _faults()
+    faults = None if faults0 is None or faults1 is None else (faults1 - faults0) / repeats
+    return TimingResult(median_s=statistics.median(times), all_s=tuple(times), first_call_s=first,
+                        faults_per_call=faults)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import memory
 from .spec import COEFFICIENTS
 
 N_COEF = len(COEFFICIENTS)
@@ -53,8 +54,8 @@ def glif_forward(
     save: int, backend: str,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
-    hist = [torch.empty(s, dtype=x.dtype, device=x.device) for s in _history_shapes(x, save, has_syn, has_adapt, backend)]
-    out = torch.empty_like(x)
+    hist = [memory.empty(s, x) for s in _history_shapes(x, save, has_syn, has_adapt, backend)]
+    out = memory.empty_like(x)
     ends = [torch.empty_like(v0) for _ in range(4)]
     _impl(backend).forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, *ends, *hist)
     return (out, *ends, *hist)
@@ -78,7 +79,7 @@ def glif_backward(
 
     With ``coef_grad=0`` the coefficient gradient is not computed (returned as zeros).
     """
-    grad_x = torch.empty_like(x)
+    grad_x = memory.empty_like(x)
     g0 = [torch.empty_like(v0) for _ in range(3)]
     g_coef = torch.zeros((N_COEF, *v0.shape), dtype=x.dtype, device=x.device)
     _impl(backend).backward(

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import memory
+
 
 def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int) -> tuple:
     """The shapes of ``u_hist, i_hist, b_hist``: ``x``'s when stored (``save=1``), else empty."""
@@ -42,8 +44,8 @@ def recurrent_glif_forward(
     save: int, backend: str,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
-    hist = [torch.empty(s, dtype=x.dtype, device=x.device) for s in _history_shapes(x, save, has_syn, has_adapt)]
-    out = torch.empty_like(x)
+    hist = [memory.empty(s, x) for s in _history_shapes(x, save, has_syn, has_adapt)]
+    out = memory.empty_like(x)
     ends = [torch.empty_like(v0) for _ in range(4)]
     _impl(backend).run_forward(x, w, z0, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, *ends, *hist)
     return (out, *ends, *hist)
@@ -67,7 +69,7 @@ def recurrent_glif_backward(
 
     ``grad_coef`` (``grad_w``) is zeros, and its work skipped, unless ``coef_grad``
     (``w_grad``) is set."""
-    grad_x = torch.empty_like(x)
+    grad_x = memory.empty_like(x)
     g0 = [torch.empty_like(v0) for _ in range(4)]
     grad_w, g_coef = _impl(backend).run_backward(
         grad_out, g_v_end, g_i_end, g_b_end, x, w, out, z0, v0, i0, b0, r0, coef,
