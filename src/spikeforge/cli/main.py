@@ -15,9 +15,9 @@ import sys
 from types import ModuleType
 
 from .. import __version__
-from . import bench, demo, evaluate, recipes, train
+from . import bench, demo, evaluate, export, recipes, report, train
 
-COMMANDS: tuple[ModuleType, ...] = (demo, train, evaluate, recipes, bench)
+COMMANDS: tuple[ModuleType, ...] = (demo, train, evaluate, recipes, bench, export, report)
 """The registered subcommands, in the order ``--help`` lists them."""
 
 DEFAULT_COMMAND = "demo"

@@ -129,8 +129,12 @@ def format_layers(layers: Sequence[LayerActivity], samples: int) -> str:
 
 
 def activity_report(result: Mapping[str, Any], *, name: str = "", rows: Sequence[Mapping[str, Any]] = (),
-                    extra_lines: Sequence[str] = ()) -> str:
-    """The text report of an evaluation ``result`` (from :meth:`Trainer.evaluate`)."""
+                    extra_lines: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
+    """The text report of an evaluation ``result`` (from :meth:`Trainer.evaluate`).
+
+    ``sections`` are appended as they are (the training command adds the energy table of
+    :func:`spikeforge.hardware.energy.energy_section`).
+    """
     samples = int(result.get("samples") or 0)
     layers = list(result.get("layers") or [])
     lines = [f"spikeforge run report{': ' + name if name else ''}", ""]
@@ -151,6 +155,8 @@ def activity_report(result: Mapping[str, Any], *, name: str = "", rows: Sequence
         if best is not None:
             lines.append(f"best test accuracy:   {best['test_accuracy']:.2%} (epoch {best['epoch']})")
     lines += ["", "firing rate per layer (test set):", format_layers(layers, samples), ""]
+    for section in sections:
+        lines += [section, ""]
     return "\n".join(lines)
 
 
