@@ -141,3 +141,15 @@ def test_parity_fixed_parameters(name, reset, refrac, detach):
     assert list(fused.parameters()) == []
     _, state = ref(torch.rand(4, 3, 8, dtype=torch.float64) * 3)
     assert_parity(ref, fused, torch.rand(30, 3, 8, dtype=torch.float64) * 2.5, state, rtol=1e-9)
+
+
+def test_parity_when_the_blocks_run_on_several_threads(monkeypatch):
+    """Calls this small run on one thread; force three tasks (blocks split between them)."""
+    from spikeforge.kernels.cpu import launch
+
+    monkeypatch.setattr(launch, "thread_count", lambda work, pieces, serial_below: 3)
+    torch.manual_seed(9)
+    for name, refrac in (("lif", 0), ("alif", 2)):
+        ref, fused = build_pair(name, "cpu", 7, refractory_steps=refrac)
+        _, warm = ref(torch.rand(3, 5, 7, dtype=torch.float64) * 2)
+        assert_parity(ref, fused, torch.rand(20, 5, 7, dtype=torch.float64) * 2.5, warm, rtol=1e-9)

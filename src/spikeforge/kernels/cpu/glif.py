@@ -202,6 +202,27 @@ def _step_row(drive, v, i, bb, ref, cf, fref, reset, s_out, rec, SYN, ADAPT, REF
 
 
 @_jit
+def forward_width(n_neurons):
+    """Neurons per forward block."""
+    return min(FORWARD_WIDTH, max(n_neurons, 1))
+
+
+@_jit
+def forward_blocks(batch, n_neurons):
+    """How many blocks (batch row, neuron range) the forward pass has."""
+    width = forward_width(n_neurons)
+    return batch * ((n_neurons + width - 1) // width)
+
+
+@_jit
+def backward_blocks(steps, batch, n_neurons, reset, has_syn, has_adapt, refractory, coef_grad, itemsize):
+    """How many blocks the backward pass has (their width depends on what it records)."""
+    loop = pass2_loop(reset, has_syn, has_adapt, refractory, coef_grad)
+    width = backward_width(steps, needed_slots(loop, reset, has_syn, has_adapt, refractory, coef_grad).sum(), itemsize)
+    return batch * ((n_neurons + width - 1) // width)
+
+
+@_jit
 def _block(task, n_neurons, width):
     blocks = (n_neurons + width - 1) // width
     b = task // blocks
@@ -218,13 +239,14 @@ def _coefficient_rows(coef, n0, n1):
 def _forward_kernel(SYN, ADAPT, REFRAC):
     """The forward kernel for one combination of features (compile-time constants)."""
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
-    def forward(x, v0, i0, b0, r0, coef, nref, reset, out, v_end, i_end, b_end, r_end):
+    @numba.njit(nogil=True, cache=True, error_model="numpy")
+    def forward(worker, workers, x, v0, i0, b0, r0, coef, nref, reset, out, v_end, i_end, b_end, r_end):
+        """The blocks ``worker, worker + workers, ...`` of the forward pass (see
+        :func:`forward_blocks`): their spikes ``out`` and final state."""
         steps, batch, n_neurons = x.shape
-        width = min(FORWARD_WIDTH, max(n_neurons, 1))
-        tasks = batch * ((n_neurons + width - 1) // width)
+        width = forward_width(n_neurons)
         fref = x.dtype.type(nref)
-        for task in numba.prange(tasks):
+        for task in range(worker, forward_blocks(batch, n_neurons), workers):
             b, n0, n1 = _block(task, n_neurons, width)
             v, i = v0[b, n0:n1].copy(), i0[b, n0:n1].copy()
             bb, ref = b0[b, n0:n1].copy(), r0[b, n0:n1].copy()
@@ -274,21 +296,20 @@ def needed_slots(loop, reset, has_syn, has_adapt, refractory, coef_grad):
 def _backward_kernel(SYN, ADAPT, REFRAC):
     """The backward kernel for one combination of features (compile-time constants)."""
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
-    def backward(grad_out, g_v_end, g_i_end, g_b_end, x, v0, i0, b0, r0, coef,
-                 nref, reset, detach, sid, p0, p1, p2, p3, coef_grad, threads, grad_x, g_v0, g_i0, g_b0, g_coef):
-        """Backward pass, time reversed, in the input's dtype, recomputing the history.
+    @numba.njit(nogil=True, cache=True, error_model="numpy")
+    def backward(worker, workers, grad_out, g_v_end, g_i_end, g_b_end, x, v0, i0, b0, r0, coef,
+                 nref, reset, detach, sid, p0, p1, p2, p3, coef_grad, grad_x, g_v0, g_i0, g_b0, g_coef):
+        """The blocks ``worker, worker + workers, ...`` of the backward pass (see
+        :func:`backward_blocks`), time reversed, in the input's dtype, recomputing the history.
 
         With ``coef_grad`` set, ``g_coef [9, B, N]`` receives per-row gradients of the
         coefficients in ``spec.COEFFICIENTS`` order (the caller sums over the batch);
-        otherwise it is left untouched and that work skipped. ``threads`` is numba's
-        thread count (asking for it inside the kernel would keep it out of the disk cache)."""
+        otherwise it is left untouched and that work skipped."""
         steps, batch, n_neurons = x.shape
         loop = pass2_loop(reset, SYN, ADAPT, REFRAC, coef_grad)
         need = needed_slots(loop, reset, SYN, ADAPT, REFRAC, coef_grad)
         width = backward_width(steps, need.sum(), x.itemsize)
         tasks = batch * ((n_neurons + width - 1) // width)
-        workers = max(1, min(threads, tasks))
         fref = x.dtype.type(nref)
         consts = surrogate_constants(p0, p1, p2, p3, x)
         one = x.dtype.type(1)
@@ -296,114 +317,114 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
         c_sub = one if reset == 0 else zero
         c_zero = one if reset == 1 else zero
         keep = zero if detach else one
-        for worker in numba.prange(workers):
-            scratch = np.empty((N_SLOTS, max(steps, 1), width), dtype=x.dtype)
-            junk = np.empty((N_SLOTS + 1, width), dtype=x.dtype)  # a distinct row per unused slot, and the spikes
-            for task in range(worker, tasks, workers):
-                b, n0, n1 = _block(task, n_neurons, width)
-                w = n1 - n0
-                cf = _coefficient_rows(coef, n0, n1)
-                d, g, lk, th, vr, ds, be, rh, om = cf
-                # pass 1: replay the forward pass, recording what pass 2 reads
-                v, i = v0[b, n0:n1].copy(), i0[b, n0:n1].copy()
-                bb, ref = b0[b, n0:n1].copy(), r0[b, n0:n1].copy()
-                spikes = junk[N_SLOTS, :w]
-                for t in range(steps):
-                    rows = (scratch[SG, t, :w],
-                            scratch[U, t, :w] if need[U] else junk[U, :w],
-                            scratch[S, t, :w] if need[S] else junk[S, :w],
-                            scratch[A, t, :w] if need[A] else junk[A, :w],
-                            scratch[TH, t, :w] if need[TH] else junk[TH, :w],
-                            scratch[BP, t, :w] if need[BP] else junk[BP, :w],
-                            scratch[VP, t, :w] if need[VP] else junk[VP, :w],
-                            scratch[IP, t, :w] if need[IP] else junk[IP, :w],
-                            scratch[DRV, t, :w] if need[DRV] else junk[DRV, :w])
-                    if loop == LEAN:
-                        _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
-                                  SYN, ADAPT, REFRAC, RECORD_Z)
-                    else:
-                        _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
-                                  SYN, ADAPT, REFRAC, RECORD_ALL)
-                    surrogate_rows(scratch[SG, t, :w], sid, consts)
-                # pass 2: reverse time
-                gv = g_v_end[b, n0:n1].copy()
-                gi = g_i_end[b, n0:n1].copy()
-                gb = g_b_end[b, n0:n1].copy()
-                acc = np.zeros((9, w), dtype=x.dtype)
-                for t in range(steps - 1, -1, -1):
-                    sg = scratch[SG, t, :w]
-                    go = grad_out[t, b, n0:n1]
-                    gx = grad_x[t, b, n0:n1]
-                    if loop == LEAN:  # only sg is read
-                        for k in range(w):
-                            gvk = gv[k]
-                            g_u = gvk + (go[k] - keep * c_sub * gvk * (th[k] - vr[k])) * sg[k]
-                            gv[k] = g_u * d[k]
-                            gx[k] = g_u * g[k]
-                        continue
-                    u, s, a = scratch[U, t, :w], scratch[S, t, :w], scratch[A, t, :w]
-                    theta = scratch[TH, t, :w] if ADAPT else th
-                    if loop == SIMPLE and reset != 1:  # the refractory period only
-                        for k in range(w):
-                            ak = a[k] if REFRAC else one
-                            gvk = gv[k]
-                            g_u = gvk + (go[k] - keep * c_sub * gvk * (th[k] - vr[k])) * sg[k] * ak
-                            g_int = g_u * ak
-                            gv[k] = g_int * d[k] + (g_u - g_int)
-                            gx[k] = g_int * g[k]
-                        continue
-                    if loop == SIMPLE:  # reset to a value (and maybe a refractory period)
-                        for k in range(w):
-                            ak = a[k] if REFRAC else one
-                            gvk = gv[k]
-                            g_s = go[k] - keep * gvk * (u[k] - vr[k])
-                            g_u = gvk * (one - s[k]) + g_s * sg[k] * ak
-                            g_int = g_u * ak
-                            gv[k] = g_int * d[k] + (g_u - g_int)
-                            gx[k] = g_int * g[k]
-                        continue
-                    b_prev, v_prev = scratch[BP, t, :w], scratch[VP, t, :w]
-                    i_prev, drive = scratch[IP, t, :w], scratch[DRV, t, :w]
+        # one scratch buffer per worker, reused for each of its blocks
+        scratch = np.empty((N_SLOTS, max(steps, 1), width), dtype=x.dtype)
+        junk = np.empty((N_SLOTS + 1, width), dtype=x.dtype)  # a distinct row per unused slot, and the spikes
+        for task in range(worker, tasks, workers):
+            b, n0, n1 = _block(task, n_neurons, width)
+            w = n1 - n0
+            cf = _coefficient_rows(coef, n0, n1)
+            d, g, lk, th, vr, ds, be, rh, om = cf
+            # pass 1: replay the forward pass, recording what pass 2 reads
+            v, i = v0[b, n0:n1].copy(), i0[b, n0:n1].copy()
+            bb, ref = b0[b, n0:n1].copy(), r0[b, n0:n1].copy()
+            spikes = junk[N_SLOTS, :w]
+            for t in range(steps):
+                rows = (scratch[SG, t, :w],
+                        scratch[U, t, :w] if need[U] else junk[U, :w],
+                        scratch[S, t, :w] if need[S] else junk[S, :w],
+                        scratch[A, t, :w] if need[A] else junk[A, :w],
+                        scratch[TH, t, :w] if need[TH] else junk[TH, :w],
+                        scratch[BP, t, :w] if need[BP] else junk[BP, :w],
+                        scratch[VP, t, :w] if need[VP] else junk[VP, :w],
+                        scratch[IP, t, :w] if need[IP] else junk[IP, :w],
+                        scratch[DRV, t, :w] if need[DRV] else junk[DRV, :w])
+                if loop == LEAN:
+                    _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
+                              SYN, ADAPT, REFRAC, RECORD_Z)
+                else:
+                    _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
+                              SYN, ADAPT, REFRAC, RECORD_ALL)
+                surrogate_rows(scratch[SG, t, :w], sid, consts)
+            # pass 2: reverse time
+            gv = g_v_end[b, n0:n1].copy()
+            gi = g_i_end[b, n0:n1].copy()
+            gb = g_b_end[b, n0:n1].copy()
+            acc = np.zeros((9, w), dtype=x.dtype)
+            for t in range(steps - 1, -1, -1):
+                sg = scratch[SG, t, :w]
+                go = grad_out[t, b, n0:n1]
+                gx = grad_x[t, b, n0:n1]
+                if loop == LEAN:  # only sg is read
+                    for k in range(w):
+                        gvk = gv[k]
+                        g_u = gvk + (go[k] - keep * c_sub * gvk * (th[k] - vr[k])) * sg[k]
+                        gv[k] = g_u * d[k]
+                        gx[k] = g_u * g[k]
+                    continue
+                u, s, a = scratch[U, t, :w], scratch[S, t, :w], scratch[A, t, :w]
+                theta = scratch[TH, t, :w] if ADAPT else th
+                if loop == SIMPLE and reset != 1:  # the refractory period only
                     for k in range(w):
                         ak = a[k] if REFRAC else one
-                        sk = s[k]
                         gvk = gv[k]
-                        # the spike's gradient: output, adaptation, and the reset unless detached
-                        g_s = go[k] - keep * gvk * (c_sub * (theta[k] - vr[k]) + c_zero * (u[k] - vr[k]))
-                        if ADAPT:
-                            g_s += gb[k] * om[k]
-                        g_z = g_s * sg[k] * ak
-                        g_u = gvk * (one - c_zero * sk) + g_z
-                        g_theta = -c_sub * gvk * sk - g_z
-                        g_int = g_u * ak  # through the integration (the membrane is held while refractory)
-                        if coef_grad:
-                            if ADAPT:
-                                acc[7, k] += gb[k] * b_prev[k]
-                                acc[8, k] += gb[k] * sk
-                                acc[6, k] += g_theta * b_prev[k]
-                            acc[4, k] += (c_sub + c_zero) * gvk * sk
-                            acc[3, k] += g_theta
-                            acc[0, k] += g_int * (v_prev[k] - lk[k])
-                            acc[1, k] += g_int * drive[k]
-                            acc[2, k] += g_int * (one - d[k])
-                        if ADAPT:
-                            gb[k] = g_theta * be[k] + gb[k] * rh[k]
+                        g_u = gvk + (go[k] - keep * c_sub * gvk * (th[k] - vr[k])) * sg[k] * ak
+                        g_int = g_u * ak
                         gv[k] = g_int * d[k] + (g_u - g_int)
-                        g_drive = g_int * g[k]
-                        if SYN:
-                            gik = gi[k] + g_drive
-                            gx[k] = gik
-                            if coef_grad:
-                                acc[5, k] += gik * i_prev[k]
-                            gi[k] = gik * ds[k]
-                        else:
-                            gx[k] = g_drive
-                g_v0[b, n0:n1] = gv
-                g_i0[b, n0:n1] = gi
-                g_b0[b, n0:n1] = gb
-                if coef_grad:
-                    for c in range(9):
-                        g_coef[c, b, n0:n1] = acc[c]
+                        gx[k] = g_int * g[k]
+                    continue
+                if loop == SIMPLE:  # reset to a value (and maybe a refractory period)
+                    for k in range(w):
+                        ak = a[k] if REFRAC else one
+                        gvk = gv[k]
+                        g_s = go[k] - keep * gvk * (u[k] - vr[k])
+                        g_u = gvk * (one - s[k]) + g_s * sg[k] * ak
+                        g_int = g_u * ak
+                        gv[k] = g_int * d[k] + (g_u - g_int)
+                        gx[k] = g_int * g[k]
+                    continue
+                b_prev, v_prev = scratch[BP, t, :w], scratch[VP, t, :w]
+                i_prev, drive = scratch[IP, t, :w], scratch[DRV, t, :w]
+                for k in range(w):
+                    ak = a[k] if REFRAC else one
+                    sk = s[k]
+                    gvk = gv[k]
+                    # the spike's gradient: output, adaptation, and the reset unless detached
+                    g_s = go[k] - keep * gvk * (c_sub * (theta[k] - vr[k]) + c_zero * (u[k] - vr[k]))
+                    if ADAPT:
+                        g_s += gb[k] * om[k]
+                    g_z = g_s * sg[k] * ak
+                    g_u = gvk * (one - c_zero * sk) + g_z
+                    g_theta = -c_sub * gvk * sk - g_z
+                    g_int = g_u * ak  # through the integration (the membrane is held while refractory)
+                    if coef_grad:
+                        if ADAPT:
+                            acc[7, k] += gb[k] * b_prev[k]
+                            acc[8, k] += gb[k] * sk
+                            acc[6, k] += g_theta * b_prev[k]
+                        acc[4, k] += (c_sub + c_zero) * gvk * sk
+                        acc[3, k] += g_theta
+                        acc[0, k] += g_int * (v_prev[k] - lk[k])
+                        acc[1, k] += g_int * drive[k]
+                        acc[2, k] += g_int * (one - d[k])
+                    if ADAPT:
+                        gb[k] = g_theta * be[k] + gb[k] * rh[k]
+                    gv[k] = g_int * d[k] + (g_u - g_int)
+                    g_drive = g_int * g[k]
+                    if SYN:
+                        gik = gi[k] + g_drive
+                        gx[k] = gik
+                        if coef_grad:
+                            acc[5, k] += gik * i_prev[k]
+                        gi[k] = gik * ds[k]
+                    else:
+                        gx[k] = g_drive
+            g_v0[b, n0:n1] = gv
+            g_i0[b, n0:n1] = gi
+            g_b0[b, n0:n1] = gb
+            if coef_grad:
+                for c in range(9):
+                    g_coef[c, b, n0:n1] = acc[c]
 
     return backward
 

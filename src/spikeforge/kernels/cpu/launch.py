@@ -1,33 +1,19 @@
 """Call the numba kernels of :mod:`.glif` on torch tensors (zero-copy through numpy).
 
-Small calls run on one thread: waking a thread pool costs more than the work, and on a
-busy machine waiting for a second core to be scheduled can take milliseconds.
+The kernels' blocks are spread over ``numba.get_num_threads()`` threads
+(:mod:`.threads`); calls of fewer than :data:`SERIAL_BELOW` elements run on one: waking
+threads costs more than the work, and on a busy machine waiting for a second core to
+be scheduled can take milliseconds.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
-
-import numba
 from torch import Tensor
 
 from . import glif
+from .threads import run_tasks, thread_count
 
 SERIAL_BELOW = 1 << 18  # elements of x
-
-
-@contextlib.contextmanager
-def _threads_for(x: Tensor) -> Iterator[None]:
-    if x.numel() >= SERIAL_BELOW:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _np(t: Tensor):
@@ -41,9 +27,10 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end
     if u_hist.numel() or i_hist.numel() or b_hist.numel():
         raise ValueError("the CPU kernels recompute the history in the backward pass; pass empty histories")
     kernel = glif.forward_kernel(bool(has_syn), bool(has_adapt), nref > 0)
-    with _threads_for(x):
-        kernel(_np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset,
-               _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end))
+    steps, batch, n = x.shape
+    threads = thread_count(x.numel(), glif.forward_blocks(batch, n), serial_below=SERIAL_BELOW)
+    run_tasks(kernel, threads, _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset,
+              _np(out), _np(v_end), _np(i_end), _np(b_end), _np(r_end))
 
 
 def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
@@ -52,10 +39,13 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
     """The reverse-time pass; recomputes the history from ``x`` and the initial state
     (``out`` and the histories are not read)."""
     kernel = glif.backward_kernel(bool(has_syn), bool(has_adapt), nref > 0)
-    with _threads_for(x):
-        kernel(
-            _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x),
-            _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
-            nref, reset, bool(detach), sid, *[float(v) for v in sp], bool(coef_grad), numba.get_num_threads(),
-            _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
-        )
+    steps, batch, n = x.shape
+    blocks = glif.backward_blocks(steps, batch, n, reset, bool(has_syn), bool(has_adapt), nref > 0,
+                                  bool(coef_grad), x.element_size())
+    run_tasks(
+        kernel, thread_count(x.numel(), blocks, serial_below=SERIAL_BELOW),
+        _np(grad_out), _np(g_v_end), _np(g_i_end), _np(g_b_end), _np(x),
+        _np(v0), _np(i0), _np(b0), _np(r0), _np(coef),
+        nref, reset, bool(detach), sid, *[float(v) for v in sp], bool(coef_grad),
+        _np(grad_x), _np(g_v0), _np(g_i0), _np(g_b0), _np(g_coef),
+    )

@@ -51,7 +51,8 @@ import functools
 import numba
 import numpy as np
 
-from .glif import RECORD_ALL, RECORD_NOTHING, _step_row, surrogate_constants, surrogate_rows
+from .glif import RECORD_ALL, _step_row, surrogate_constants, surrogate_rows
+from .threads import run_tasks, thread_count
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -137,16 +138,16 @@ def _flat(a):
 
 @numba.njit(inline="always", error_model="numpy")
 def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, out, u_h, i_h, b_h, h0,
-              SYN, ADAPT, REFRAC, SAVE):
+              SYN, ADAPT, REFRAC):
     """Advance rows ``b0 .. b0 + nr - 1`` through every step, as one vector of ``nr * H``
     neurons: ``x`` is ``[T, B * H]`` (the rows' currents at one step are contiguous)
     and ``cf`` the coefficients tiled for the rows (:func:`_tile`).
 
     ``v, i, bb, ref`` (flat, ``>= nr * H``) hold the rows' state and are updated in
-    place. Spikes go to ``out[t]`` (``[T, B * H]``) when it is not empty; with ``SAVE``
-    ``u_t``, ``i_t``, ``b_{t-1}`` go to ``*_h[t]`` from column ``h0 * H`` on. The step is
-    :func:`.glif._step_row` on the drive ``x_t + W_rec z_{t-1}``. ``SYN``, ``ADAPT``,
-    ``REFRAC`` and ``SAVE`` are compile-time constants.
+    place. Spikes go to ``out[t]`` (``[T, B * H]``) when it is not empty, and ``u_t``,
+    ``i_t``, ``b_{t-1}`` to ``*_h[t]`` from column ``h0 * H`` on when ``u_h`` is not empty.
+    The step is :func:`.glif._step_row` on the drive ``x_t + W_rec z_{t-1}``. ``SYN``,
+    ``ADAPT`` and ``REFRAC`` are compile-time constants.
     """
     steps = x.shape[0]
     width = nr * hidden
@@ -156,7 +157,7 @@ def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, out, u_
     rows_cf = (cf[0, :width], cf[1, :width], cf[2, :width], cf[3, :width], cf[4, :width],
                cf[5, :width], cf[6, :width], cf[7, :width], cf[8, :width])
     v, i, bb, ref = v[:width], i[:width], bb[:width], ref[:width]
-    write_out = out.shape[0] > 0
+    write_out, save = out.shape[0] > 0, u_h.shape[0] > 0
     junk = padded_rows(11, width, x)  # a distinct row per output not kept, and the drive
     rec = junk[10, :width]
     val = np.empty(hidden, dtype=x.dtype)
@@ -175,15 +176,11 @@ def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, out, u_
         for k in range(width):
             rec[k] = xt[k] + rec[k]
         spk = out[t, lo:lo + width] if write_out else junk[9, :width]
-        if SAVE:
-            rows = (junk[0, :width], u_h[t, ho:ho + width], junk[2, :width], junk[3, :width],
-                    junk[4, :width], b_h[t, ho:ho + width] if ADAPT else junk[5, :width],
-                    junk[6, :width], junk[7, :width], i_h[t, ho:ho + width] if SYN else junk[8, :width])
-            _step_row(rec, v, i, bb, ref, rows_cf, fref, reset, spk, rows, SYN, ADAPT, REFRAC, RECORD_ALL)
-        else:
-            none = rec[:0]
-            rows = (none, none, none, none, none, none, none, none, none)
-            _step_row(rec, v, i, bb, ref, rows_cf, fref, reset, spk, rows, SYN, ADAPT, REFRAC, RECORD_NOTHING)
+        # what is not saved goes to junk rows (a few stores to L1): one compiled step, not two
+        rows = (junk[0, :width], u_h[t, ho:ho + width] if save else junk[1, :width], junk[2, :width],
+                junk[3, :width], junk[4, :width], b_h[t, ho:ho + width] if save and ADAPT else junk[5, :width],
+                junk[6, :width], junk[7, :width], i_h[t, ho:ho + width] if save and SYN else junk[8, :width])
+        _step_row(rec, v, i, bb, ref, rows_cf, fref, reset, spk, rows, SYN, ADAPT, REFRAC, RECORD_ALL)
         for r in range(nr):  # who fired, per row; branch-free: spikes are rare and unpredictable
             fired = 0
             cr = cur[r]
@@ -232,17 +229,12 @@ def _forward_kernel(SYN, ADAPT, REFRAC):
         ``b_{t-1}`` that the backward task reads. Releases the GIL: the tasks run on
         threads (see :func:`run_tasks`)."""
         batch, hidden = x.shape[1], x.shape[2]
-        save = u_save.shape[0] > 0
         for grp in range(task, (batch + rows - 1) // rows, tasks):
             b = grp * rows
             nr = min(rows, batch - b)
             v, i, bb, ref = _load_rows(v0, i0, b0, r0, b, nr)
-            if save:
-                _run_rows(_flat(x), hidden, wt, z0, b, nr, v, i, bb, ref, cf, nref, reset,
-                          _flat(out), _flat(u_save), _flat(i_save), _flat(b_save), b, SYN, ADAPT, REFRAC, True)
-            else:
-                _run_rows(_flat(x), hidden, wt, z0, b, nr, v, i, bb, ref, cf, nref, reset,
-                          _flat(out), _flat(u_save), _flat(i_save), _flat(b_save), b, SYN, ADAPT, REFRAC, False)
+            _run_rows(_flat(x), hidden, wt, z0, b, nr, v, i, bb, ref, cf, nref, reset,
+                      _flat(out), _flat(u_save), _flat(i_save), _flat(b_save), b, SYN, ADAPT, REFRAC)
             _copy(_rows(v_end, b, nr), v)
             _copy(_rows(i_end, b, nr), i)
             _copy(_rows(b_end, b, nr), bb)
@@ -510,7 +502,7 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
             if recompute:
                 v, i, bb, ref = _load_rows(v0, i0, b0, r0, b, nr)
                 _run_rows(x2, hidden, wt, z0, b, nr, v, i, bb, ref, cf, nref, reset,
-                          out2[:0], u_h, i_h, b_h, 0, SYN, ADAPT, REFRAC, True)
+                          out2[:0], u_h, i_h, b_h, 0, SYN, ADAPT, REFRAC)
                 h0 = 0
             else:
                 h0 = b
@@ -545,39 +537,7 @@ def rows_per_task(batch: int) -> int:
 def tasks(batch: int, steps: int, hidden: int) -> int:
     """How many tasks (threads) a call uses: one per group of rows, at most
     ``numba.get_num_threads()``, and one for calls too small to gain from threads."""
-    if batch * steps * hidden < 1 << 15:
-        return 1
-    return max(1, min(-(-batch // rows_per_task(batch)), numba.get_num_threads()))
-
-
-_POOL: list = []  # [(process id, ThreadPoolExecutor)]
-
-
-def _pool(workers: int):
-    """A thread pool with at least ``workers`` threads, made anew in a forked child (the
-    parent's threads do not exist there)."""
-    import os
-
-    if not _POOL or _POOL[0][0] != os.getpid() or _POOL[0][1]._max_workers < workers:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spikeforge-srnn"))]
-    return _POOL[0][1]
-
-
-def run_tasks(fn, n: int, *args) -> None:
-    """``fn(k, n, *args)`` for ``k < n``: task 0 on this thread, the others on a thread pool
-    (the numba functions release the GIL). Threads rather than ``parallel=True``: the
-    parallel compiler would compile the whole kernel a second time."""
-    if n == 1:
-        fn(0, 1, *args)
-        return
-    futures = [_pool(n - 1).submit(fn, k, n, *args) for k in range(1, n)]
-    try:
-        fn(0, n, *args)
-    finally:
-        for f in futures:
-            f.result()
+    return thread_count(batch * steps * hidden, -(-batch // rows_per_task(batch)), serial_below=1 << 15)
 
 
 def run_forward(x, w, z0, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt,
