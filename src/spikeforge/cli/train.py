@@ -202,10 +202,21 @@ def _finish(trainer: Any, run: Any, recipe: dict, out: Path, result: dict, wall:
     if report:
         text = activity_report(result, name=recipe["name"], rows=trainer.metrics,
                                extra_lines=[f"recipe:               {recipe['name']} (seed {recipe['seed']})",
-                                            f"wall time:            {wall:.1f} s (this session)"])
+                                            f"wall time:            {wall:.1f} s (this session)"],
+                               sections=_energy(trainer, run))
         written.append(write_text(out / "report.txt", text))
         written += _figures(trainer, run, recipe, out)
     print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _energy(trainer: Any, run: Any) -> list[str]:
+    """The energy table for report.txt (spikeforge.hardware.energy), or a line saying why it is missing."""
+    try:
+        from ..hardware.energy import energy_section
+
+        return [energy_section(trainer.model, run.test_data, collate_fn=run.collate_fn, device=trainer.device)]
+    except Exception as exc:  # the report must not fail a finished training run
+        return [f"operations and energy: skipped ({type(exc).__name__}: {exc})"]
 
 
 def _figures(trainer: Any, run: Any, recipe: dict, out: Path) -> list[Path]:
