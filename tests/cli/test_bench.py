@@ -16,3 +16,11 @@ def test_bench_speed_quick(capsys):
 def test_bench_needs_a_benchmark_name(capsys):
     assert main(["bench"]) == 2
     assert "benchmark" in capsys.readouterr().err
+
+
+def test_bench_train_is_a_subcommand(capsys):
+    try:
+        main(["bench", "train", "--help"])
+    except SystemExit as stop:
+        assert stop.code == 0
+    assert "tutorial SCNN" in capsys.readouterr().out

@@ -1,16 +1,20 @@
-"""Benchmarks: ``spikeforge bench speed`` times forward+backward of LIF workloads in
-spikeforge and in the peer libraries (snnTorch, SpikingJelly, Norse; extra ``anchors``),
-in one process, and prints the table with the memory-bandwidth floor."""
+"""Benchmarks against the peer libraries (snnTorch, SpikingJelly, Norse; extra ``anchors``),
+each in one process, one library after another:
+
+- ``spikeforge bench speed`` times forward+backward of LIF workloads and prints the table
+  with the memory-bandwidth floor;
+- ``spikeforge bench train`` measures the training throughput (images/s) of snnTorch's
+  tutorial SCNN on MNIST."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..bench import speed
+from ..bench import speed, training
 
 NAME = "bench"
 HELP = "speed benchmarks against the peer libraries"
-BENCHMARKS = (speed,)
+BENCHMARKS = (speed, training)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
