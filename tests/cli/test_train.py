@@ -72,7 +72,8 @@ def test_resume_a_finished_run_trains_on_only_when_asked(trained):
 
 def test_errors_are_reported_on_one_line(tmp_path):
     code, _, err = run("train", "no-such-recipe", "--out", str(tmp_path))
-    assert code == 1 and "unknown recipe 'no-such-recipe'; shipped recipes: digits-scnn" in err
+    assert code == 1 and "unknown recipe 'no-such-recipe'; shipped recipes: bpstdp-mnist, digits-scnn" in err
+    assert "stdp-mnist" in err and len(err.strip().splitlines()) == 1
     code, _, err = run("train", "--out", str(tmp_path), "--set", "train.epoch=3")
     assert code == 1 and "unknown key train.epoch; valid keys of train: epochs" in err
     code, _, err = run("train", "--out", str(tmp_path), "--resume")

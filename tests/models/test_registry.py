@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spikeforge.functional.surrogate import ATan
-from spikeforge.models import MODELS, SCNN, SRNN, build_model
+from spikeforge.models import MODELS, SCNN, SRNN, BPSTDPNet, DiehlCook, build_model
 
 from ._tiny import TINY_SCNN, TINY_SRNN
 
@@ -20,8 +20,11 @@ CASES = [
 
 
 def test_models_registry():
-    assert MODELS == {"scnn": SCNN, "srnn": SRNN}
-    assert SCNN.model_name == "scnn" and SRNN.model_name == "srnn"
+    assert MODELS == {"scnn": SCNN, "srnn": SRNN, "diehl_cook": DiehlCook, "bp_stdp_mlp": BPSTDPNet}
+    assert all(cls.model_name == name for name, cls in MODELS.items())
+    # the plasticity models train themselves (spikeforge.models.plasticity_run), the others by gradient
+    assert [name for name, cls in MODELS.items() if getattr(cls, "self_training", False)] == ["diehl_cook",
+                                                                                             "bp_stdp_mlp"]
 
 
 def test_unknown_model_name_lists_the_known_ones():

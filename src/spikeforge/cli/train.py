@@ -112,6 +112,16 @@ def _run(args: argparse.Namespace) -> int:
     if main_process:
         print(f"spikeforge train: recipe {recipe['name']} -> {out}/ ({device}"
               f"{f', {args.nproc} processes' if args.nproc > 1 else ''})")
+    # plasticity models (STDP, BP-STDP) run their own phases in one process, not the gradient trainer
+    from ..recipes.build import plasticity_runner
+
+    runner = plasticity_runner(recipe)
+    if runner is not None:
+        if args.nproc > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError(f"recipe {recipe['name']} trains with plasticity, one image after the other; "
+                             "it runs in one process (drop --nproc / torchrun)")
+        runner(job)
+        return 0
     if args.nproc > 1:
         from ..learning.distributed import launch
 

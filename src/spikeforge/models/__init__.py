@@ -23,8 +23,11 @@ from typing import Any
 from ._config import ZooModel
 from .scnn import SCNN, SCNN_PRESETS
 from .srnn import SRNN, SRNN_PRESETS, draw_time_constants
+from .diehl_cook import DIEHL_COOK_PRESETS, DiehlCook, DiehlCookState  # STDP (Diehl & Cook 2015)
+from .bp_stdp_mlp import BPSTDPNet  # BP-STDP (Tavanaei & Maida 2019)
 
 MODELS: dict[str, type[ZooModel]] = {"scnn": SCNN, "srnn": SRNN}
+MODELS.update({"diehl_cook": DiehlCook, "bp_stdp_mlp": BPSTDPNet})  # trained by their own plasticity runs
 
 
 def build_model(name: str, *, preset: str | None = None, **kwargs: Any) -> ZooModel:
@@ -48,3 +51,4 @@ def build_model(name: str, *, preset: str | None = None, **kwargs: Any) -> ZooMo
 
 __all__ = ["MODELS", "build_model", "ZooModel", "SCNN", "SCNN_PRESETS", "SRNN", "SRNN_PRESETS",
            "draw_time_constants"]
+__all__ += ["DiehlCook", "DiehlCookState", "DIEHL_COOK_PRESETS", "BPSTDPNet"]

@@ -16,7 +16,8 @@ from ..learning.rules import LearningRule, rule_from_name
 from ..learning.trainer import TrainConfig
 from .loader import RecipeError
 
-__all__ = ["Run", "build_datasets", "build_model_from", "build_run", "train_config", "dataset_info"]
+__all__ = ["Run", "build_datasets", "build_model_from", "build_run", "train_config", "dataset_info",
+           "plasticity_runner"]
 
 
 @dataclass
@@ -114,3 +115,21 @@ def build_run(recipe: Mapping[str, Any], *, data_dir: str | Path | None = None) 
                           f"{'per_step' if kind == 'per time step' else 'mean_membrane (or another)'}")
     return Run(dict(recipe), model, train_data, test_data, objective, rule, train_config(recipe),
                collate_for(train_data))
+
+
+# --- runs that are not the gradient trainer -----------------------------------------------------------
+def plasticity_runner(recipe: Mapping[str, Any]) -> Callable[[dict], dict] | None:
+    """The runner of a recipe whose model trains itself with plasticity (``self_training``: the
+    Diehl & Cook STDP network, the BP-STDP network), or ``None`` for the gradient trainer.
+
+    Such a run has its own phases (training, label assignment, test; see
+    :mod:`spikeforge.models.plasticity_run`) and ignores the recipe's ``objective``,
+    ``learning``, ``optimizer`` and ``schedule``."""
+    from ..models import MODELS
+
+    cls = MODELS.get(recipe["model"]["name"])
+    if cls is None or not getattr(cls, "self_training", False):
+        return None
+    from ..models.plasticity_run import run_recipe
+
+    return run_recipe

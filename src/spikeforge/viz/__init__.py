@@ -14,6 +14,8 @@ Examples:
 
 from ._figure import save_figure
 from .membrane import membrane_trace
+from .plasticity import assignment_counts, receptive_fields, stdp_window, window_changes
 from .raster import raster
 
 __all__ = ["membrane_trace", "raster", "save_figure"]
+__all__ += ["stdp_window", "window_changes", "receptive_fields", "assignment_counts"]
