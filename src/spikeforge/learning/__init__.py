@@ -2,7 +2,8 @@
 
 - :class:`Trainer` and :class:`TrainConfig`: the training loop (BPTT by default, truncated
   BPTT, clipping, schedules, metrics, checkpoints, exact resume, data-parallel runs);
-- learning rules (:class:`BPTT`; the interface every rule implements is
+- learning rules (:class:`BPTT`, the online rules :class:`EProp` and :class:`OSTL`
+  (see docs/online.md); the interface every rule implements is
   :class:`LearningRule`: ``step(model, x, y, objective, state=, loss_weight=)`` fills
   ``.grad``);
 - objectives (:func:`objective_from_name`: ``mean_membrane``, ``max_membrane``,
@@ -35,12 +36,15 @@ from .objectives import (
 )
 from .optim import Schedule, build_optimizer, build_scheduler
 from .rules import BPTT, RULES, LearningRule, StepResult, detach_state, rule_from_name, run_model
+from .eprop import EProp
+from .ostl import OSTL
 from .sampler import EpochBatchSampler, epoch_seed
 from .trainer import Callback, TrainConfig, Trainer, evaluate
 
 __all__ = [
     "Trainer", "TrainConfig", "Callback", "evaluate",
     "LearningRule", "StepResult", "BPTT", "RULES", "rule_from_name", "run_model", "detach_state",
+    "EProp", "OSTL",
     "Objective", "OBJECTIVES", "objective_from_name", "MeanMembraneCrossEntropy", "MaxMembraneCrossEntropy",
     "LastMembraneCrossEntropy", "SpikeCountCrossEntropy", "SpikeCountMSE", "PerStepCrossEntropy",
     "SpikeMonitor", "LayerActivity", "spiking_layers",

@@ -100,7 +100,7 @@ class BPTT:
 
 
 RULES: dict[str, type] = {"bptt": BPTT}
-"""Learning rules by recipe name (``learning.rule``); later issues add ``eprop``, ``ostl``, STDP."""
+"""Learning rules by recipe name (``learning.rule``): ``bptt``, ``eprop``, ``ostl``."""
 
 
 def rule_from_name(name: str, **kwargs: Any) -> LearningRule:
@@ -112,3 +112,10 @@ def rule_from_name(name: str, **kwargs: Any) -> LearningRule:
         return RULES[key](**kwargs)
     except TypeError as exc:
         raise ValueError(f"bad settings for learning rule {key!r}: {exc}") from None
+
+
+# the online rules build on StepResult above, so they are registered after it
+from .eprop import EProp  # noqa: E402
+from .ostl import OSTL  # noqa: E402
+
+RULES.update(eprop=EProp, ostl=OSTL)

@@ -10,7 +10,7 @@ settings take the defaults in :data:`DEFAULTS`):
     data:      {name: digits, limit: null, ...}        # build_dataset(name, **options); limit: first N of each split
     model:     {name: scnn, preset: digits, ...}       # build_model(name, preset=..., **kwargs)
     objective: {name: mean_membrane, ...}              # spikeforge.learning.objective_from_name
-    learning:  {rule: bptt}                            # the learning rule
+    learning:  {rule: bptt}                            # bptt, eprop or ostl (`learning=eprop` for short)
     optimizer: {name: adamw, lr: 0.002, weight_decay: 0.0001}
     schedule:  {name: cosine, warmup_epochs: 1}
     train:     {epochs: 10, batch_size: 64, tbptt: null, clip_grad_norm: 1.0, ...}  # TrainConfig
@@ -201,6 +201,8 @@ def validate_recipe(recipe: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": recipe.get("name") or "recipe"}
     for section, default in DEFAULTS.items():
         given = recipe.get(section)
+        if section == "learning" and isinstance(given, str):
+            given = {"rule": given}  # `--set learning=eprop` is short for learning.rule=eprop
         if isinstance(default, dict):
             if given is None:
                 given = {}
