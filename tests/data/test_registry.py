@@ -15,7 +15,7 @@ from .test_events import EVENTS, SENSOR
 
 
 def test_names():
-    assert DATASETS == ("digits", "mnist", "smnist", "psmnist", "qtdb", "ecg", "tonic")
+    assert DATASETS == ("digits", "mnist", "smnist", "psmnist", "qtdb", "ecg", "tonic", "evidence", "store_recall")
 
 
 def test_unknown_name_lists_the_known_ones():

@@ -7,7 +7,9 @@
   label per time step (extra ``data`` for scipy);
 - :class:`SequentialMNIST`: row-by-row, pixel-by-pixel or permuted MNIST (Le et al. 2015);
 - :func:`events_to_frames` / :class:`TonicFrames`: event recordings binned into frames
-  (Tonic data sets such as N-MNIST, SHD, DVS Gesture; extra ``tonic``).
+  (Tonic data sets such as N-MNIST, SHD, DVS Gesture; extra ``tonic``);
+- :class:`EvidenceAccumulation` / :class:`StoreRecall`: the memory tasks of the e-prop
+  paper (Bellec et al. 2020), generated (no files).
 
 Every data set has ``num_classes``, ``input_shape`` (one sample for images, one time step
 for sequences), ``num_steps`` (``None`` for images) and ``is_sequence``/``per_step_labels``.
@@ -24,6 +26,7 @@ Files are looked for under ``root`` (``None``: :func:`default_data_dir`, that is
 from ._download import DownloadError
 from ._files import CorruptDataError, DataNotFoundError, default_data_dir
 from .batching import collate_for, collate_time_major, is_sequence_dataset
+from .cue_tasks import EvidenceAccumulation, StoreRecall
 from .digits import Digits
 from .events import TonicFrames, events_to_frames
 from .mnist import MNIST, read_idx
@@ -33,7 +36,7 @@ from .sequential import SEQUENCE_MODES, SequentialMNIST, pixel_permutation
 
 __all__ = [
     "MNIST", "read_idx", "Digits", "QTDB", "QTDB_CLASSES", "SequentialMNIST", "SEQUENCE_MODES",
-    "pixel_permutation", "events_to_frames", "TonicFrames",
+    "pixel_permutation", "events_to_frames", "TonicFrames", "EvidenceAccumulation", "StoreRecall",
     "collate_time_major", "collate_for", "is_sequence_dataset",
     "build_dataset", "DATASETS",
     "default_data_dir", "DataNotFoundError", "CorruptDataError", "DownloadError",

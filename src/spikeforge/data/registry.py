@@ -17,6 +17,9 @@ qtdb, ecg   :class:`QTDB`                           ``unlabeled``
 tonic       :class:`TonicFrames` of a Tonic set     ``dataset`` (e.g. ``"NMNIST"``), ``n_time_bins``
                                                     or ``time_window``, ``start_time``,
                                                     ``end_time``, ``dataset_kwargs``
+evidence    :class:`EvidenceAccumulation`           ``train_size``, ``test_size``, ``seed`` and
+            (generated, no files)                   the task's keyword arguments
+store_recall :class:`StoreRecall` (generated)       the same
 =========== ======================================= ==========================================
 
 ``root`` is the data folder (``None``: :func:`~spikeforge.data.default_data_dir`);
@@ -34,6 +37,7 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from ._files import import_optional, resolve_root
+from .cue_tasks import EvidenceAccumulation, StoreRecall
 from .digits import Digits
 from .events import TonicFrames
 from .mnist import MNIST
@@ -93,6 +97,24 @@ def _tonic(
     )
 
 
+def _evidence(train: bool, root: _Root, train_size: int = 1000, test_size: int = 200, seed: int = 0,
+              n_cues: int = 7, cue_steps: int = 100, gap_steps: int = 50, delay_steps: int = 1050,
+              recall_steps: int = 150, cue_rate: float = 40.0, noise_rate: float = 10.0, channels: int = 10,
+              dt: float = 1e-3) -> Dataset:
+    return EvidenceAccumulation(train_size if train else test_size, seed=seed, train=train, n_cues=n_cues,
+                                cue_steps=cue_steps, gap_steps=gap_steps, delay_steps=delay_steps,
+                                recall_steps=recall_steps, cue_rate=cue_rate, noise_rate=noise_rate,
+                                channels=channels, dt=dt)
+
+
+def _store_recall(train: bool, root: _Root, train_size: int = 1000, test_size: int = 200, seed: int = 0,
+                  periods: int = 10, period_steps: int = 40, max_delay: int | None = None, rate: float = 50.0,
+                  noise_rate: float = 0.0, channels: int = 10, dt: float = 1e-3) -> Dataset:
+    return StoreRecall(train_size if train else test_size, seed=seed, train=train, periods=periods,
+                       period_steps=period_steps, max_delay=max_delay, rate=rate, noise_rate=noise_rate,
+                       channels=channels, dt=dt)
+
+
 _BUILDERS: dict[str, Callable[..., Dataset]] = {
     "digits": _digits,
     "mnist": _mnist,
@@ -101,6 +123,8 @@ _BUILDERS: dict[str, Callable[..., Dataset]] = {
     "qtdb": _qtdb,
     "ecg": _qtdb,
     "tonic": _tonic,
+    "evidence": _evidence,
+    "store_recall": _store_recall,
 }
 
 #: Every name :func:`build_dataset` accepts (``"ecg"`` is another name for ``"qtdb"``).
@@ -115,8 +139,8 @@ def build_dataset(name: str, *, train: bool, root: _Root = None, **kwargs: Any) 
     """The data set called ``name`` (one of :data:`DATASETS`), training or test split.
 
     Args:
-        name: ``"digits"``, ``"mnist"``, ``"smnist"``, ``"psmnist"``, ``"qtdb"``/``"ecg"``
-            or ``"tonic"`` (case-insensitive).
+        name: ``"digits"``, ``"mnist"``, ``"smnist"``, ``"psmnist"``, ``"qtdb"``/``"ecg"``,
+            ``"tonic"``, ``"evidence"`` or ``"store_recall"`` (case-insensitive).
         train: the training split (``True``) or the test split.
         root: data folder; ``None`` is :func:`~spikeforge.data.default_data_dir`.
         **kwargs: that data set's options (see the module's table).

@@ -162,7 +162,8 @@ class OnlineRule:
         record = grads is not None
         T = x.shape[0]
         cur = list(start)
-        outs, loss_sum = [], 0.0
+        out = x.new_empty(T, x.shape[1], layers[-1].hidden)  # filled block by block (no second copy)
+        loss_sum = 0.0
         for a in range(0, T, self.block):
             b = min(a + self.block, T)
             h = x[a:b]
@@ -174,7 +175,7 @@ class OnlineRule:
                 cur[i] = (nstate, z, tr)
                 recs.append(rec)
                 layer_outs.append(h)
-            outs.append(h)
+            out[a:b] = h
             if not record:
                 continue
             if per_step is not None:
@@ -184,7 +185,6 @@ class OnlineRule:
             else:
                 d_block = delta[a:b]
             self._learn(layers, consts, kappas, recs, layer_outs, d_block, cur, grads, weight / T)
-        out = torch.cat(outs) if outs else x.new_zeros(0, x.shape[1], layers[-1].hidden)
         loss = None
         if per_step is not None:
             loss = loss_sum / per_step[2] if per_step[2] else float("nan")
