@@ -172,7 +172,7 @@ def train(images, labels, W, theta, prm, iprm, epoch, seed_index, given_ptr, giv
     for k in range(images.shape[0]):
         gp = given_ptr[k] if given_ptr.shape[0] > 0 else empty
         _sample(images[k], labels[k], W, theta, prm, iprm, U, hist, cnt, delta, spikes, nspk, ptr, idx, tmp_step,
-                tmp_idx, out_counts[k], True, gp, given_idx, _mix(iprm[SEED], _mix(epoch, seed_index[k])))
+                tmp_idx, out_counts[k], np.bool_(True), gp, given_idx, _mix(iprm[SEED], _mix(epoch, seed_index[k])))
 
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
@@ -180,9 +180,11 @@ def infer(images, W, theta, prm, iprm, epoch, offset, out_counts, n_chunks):
     """Output spike counts of the frozen network, samples in parallel."""
     n = images.shape[0]
     empty = np.zeros(0, np.int64)
+    # typed (not Literal) arguments: _sample compiles once for training and inference
+    no_label, frozen = np.int64(-1), np.bool_(False)
     for c in numba.prange(n_chunks):
         U, hist, cnt, delta, spikes, nspk, ptr, idx, tmp_step, tmp_idx = _buffers(W, iprm[T_STEPS],
                                                                                   iprm[EPSILON] + 1)
         for k in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            _sample(images[k], -1, W, theta, prm, iprm, U, hist, cnt, delta, spikes, nspk, ptr, idx, tmp_step,
-                    tmp_idx, out_counts[k], False, empty, empty, _mix(iprm[SEED], _mix(epoch, offset + k)))
+            _sample(images[k], no_label, W, theta, prm, iprm, U, hist, cnt, delta, spikes, nspk, ptr, idx, tmp_step,
+                    tmp_idx, out_counts[k], frozen, empty, empty, _mix(iprm[SEED], _mix(epoch, offset + k)))

@@ -161,7 +161,7 @@ def _step(t, e0, e1, ev_idx, W, theta, st, ist, r1, r2, tlast, tab1, tab2, prm, 
             sflag[j] = s
     for j in range(n):
         gi[j] *= d_gi
-    nq = 0
+    nq = np.int64(0)  # typed, not Literal[int](0): one compiled specialization of _plasticity
     for j in range(n):
         if sflag[j]:
             qlist[nq] = j
@@ -313,9 +313,10 @@ def _rest(t, W, theta, st, ist, r1, r2, tlast, tab1, tab2, prm, iprm, learn, sfl
     closed form (membranes relax to rest, conductances and post traces decay). Returns ``t``."""
     n_rest = iprm[N_REST]
     n_settle = min(iprm[N_SETTLE], n_rest)
+    none = np.int64(0)  # typed zeros (no input events), so _step is not compiled again for Literal[int](0)
     for _ in range(n_settle):
         t += 1
-        _step(t, 0, 0, plist, W, theta, st, ist, r1, r2, tlast, tab1, tab2, prm, iprm, learn, sflag, qlist,
+        _step(t, none, none, plist, W, theta, st, ist, r1, r2, tlast, tab1, tab2, prm, iprm, learn, sflag, qlist,
               plist, pflag, o2b, rb2, spk_i)
     rem = n_rest - n_settle
     if rem > 0:
@@ -441,6 +442,7 @@ def infer(images, W, theta, prm, iprm, epoch, offset, counts, tries, n_chunks):
     n_img = images.shape[0]
     n_in, n = W.shape
     tab = np.zeros(1, np.float32)
+    frozen = np.bool_(False)  # typed: training's _step specialization serves inference too
     for c in numba.prange(n_chunks):
         lo = c * n_img // n_chunks
         hi = (c + 1) * n_img // n_chunks
@@ -462,7 +464,7 @@ def infer(images, W, theta, prm, iprm, epoch, offset, counts, tries, n_chunks):
                 total = 0
                 for s in range(iprm[N_PRESENT]):
                     nq = _step(s, ptr[s], ptr[s + 1], idx, W, theta, st, ist, r1, r2, tlast, tab, tab, prm, iprm,
-                               False, sflag, qlist, plist, pflag, o2b, rb2, spk_i)
+                               frozen, sflag, qlist, plist, pflag, o2b, rb2, spk_i)
                     for q in range(nq):
                         cnt[qlist[q]] += 1
                     total += nq
