@@ -29,8 +29,12 @@ def main() -> None:
     ap.add_argument("--data-dir", default="/work/shared/data/qtdb")
     ap.add_argument("--out", default="benchmarks/online/out")
     ap.add_argument("--set", action="append", default=[], help="extra recipe overrides")
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True): decaying float32 traces otherwise slow to a crawl")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     overrides = [f"learning={args.rule}", f"train.epochs={args.epochs}", *args.set]
     recipe = load_recipe("ecg-srnn", overrides=overrides)
     run = build_run(recipe, data_dir=args.data_dir)
@@ -40,7 +44,7 @@ def main() -> None:
     start = time.perf_counter()
     rows = trainer.fit()
     wall = time.perf_counter() - start
-    result = {"rule": args.rule, "epochs": args.epochs, "overrides": overrides, "wall_s": wall,
+    result = {"rule": args.rule, "epochs": args.epochs, "flush_denormal": args.flush_denormal, "overrides": overrides, "wall_s": wall,
               "test_accuracy": rows[-1]["test_accuracy"], "best_test_accuracy": max(r["test_accuracy"] for r in rows),
               "train_accuracy": rows[-1]["train_accuracy"], "threads": args.threads,
               "curve": [r["test_accuracy"] for r in rows]}

@@ -144,3 +144,17 @@ def test_recipes_take_the_rule_from_one_flag(recipe, rule):
     result = built.step(model, x, y, objective)
     assert result.out.shape == (T, 2, model(x)[0].shape[-1])
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("recipe", ["evidence-eprop", "store-recall-eprop"])
+def test_cue_task_recipes_run_one_step(recipe):
+    from spikeforge.recipes.build import build_run
+
+    r = load_recipe(recipe, overrides=["data.train_size=2", "data.test_size=1", "model.hidden_sizes=[8]",
+                                       "model.backend=torch"])
+    run = build_run(r)
+    x, y = run.collate_fn([run.train_data[i] for i in range(2)])
+    x, y = x[:60], y[:60]
+    run.model.zero_grad(set_to_none=True)
+    result = run.rule.step(run.model, x, y, run.objective)
+    assert type(run.rule).__name__ == "EProp" and result.out.shape == (60, 2, 2)
