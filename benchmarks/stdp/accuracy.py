@@ -5,7 +5,7 @@ Runs ``stdp-mnist`` (Diehl & Cook 2015) at the given network sizes and ``bpstdp-
 label assignment on the whole training set, test on the 10,000 test images), one after the
 other, and prints one line per run beside the paper's figure::
 
-    nice -n 10 python benchmarks/stdp/accuracy.py --runs dc100,dc100-offset,dc400,dc1600,bp2,bp3
+    nice -n 10 python benchmarks/stdp/accuracy.py --runs dc100,dc100-offset,dc100-euler,dc400,dc1600,bp2,bp3
 
 Each run writes its checkpoint, metrics, report and pictures under ``--out/<run>/``.
 """
