@@ -176,3 +176,13 @@ def test_bp_stdp_recipe_resumes_exactly(tmp_path):
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed["test_accuracy"] == whole["test_accuracy"]
+    # the checkpoint evaluates to the accuracy the run reported (same seeded test input)
+    import contextlib
+    import io
+
+    from spikeforge.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["eval", str(tmp_path / "whole" / "checkpoint.pt"), "--data-dir", str(SHARED_DATA)])
+    assert code == 0 and f"test accuracy {whole['test_accuracy']:.2%}" in out.getvalue()

@@ -247,3 +247,9 @@ def test_cli_trains_the_stdp_recipe(tmp_path):
                      "--set", "data.limit=300", "--set", "model.n_neurons=10", "--set", "model.t_present=0.05"])
     assert code == 0 and "assignment on 300 training images" in out.getvalue() and "test accuracy" in out.getvalue()
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["finished"]
+    # 'spikeforge eval' gives the accuracy the run printed (same seeded test input)
+    printed = float(out.getvalue().split("test accuracy ")[1].split("%")[0])
+    again = io.StringIO()
+    with contextlib.redirect_stdout(again):
+        code = main(["eval", str(tmp_path / "checkpoint.pt"), "--data-dir", str(root)])
+    assert code == 0 and f"test accuracy {printed:.2f}%" in again.getvalue()

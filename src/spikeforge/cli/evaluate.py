@@ -63,6 +63,8 @@ def _run(args: argparse.Namespace) -> int:
     data = train_data if args.train_set else test_data
     model = build_model_from(recipe, data)
     model.load_state_dict(state["model"])
+    if getattr(type(model), "self_training", False):  # STDP / BP-STDP: no objective, their own test
+        return _plasticity(args, state, recipe, model, data)
     model.to(device)
     objective_cfg = dict(recipe["objective"])
     objective = objective_from_name(objective_cfg.pop("name"), **objective_cfg)
@@ -81,4 +83,16 @@ def _run(args: argparse.Namespace) -> int:
     print(f"mean firing rate {'-' if rate is None else f'{rate:.1f} Hz'} ({result['rate']:.4f} spikes per neuron "
           "per step)\n")
     print(format_layers(result["layers"], result["samples"]))
+    return 0
+
+
+def _plasticity(args: argparse.Namespace, state: dict, recipe: dict, model: object, data: object) -> int:
+    from ..models.plasticity_run import evaluate_trained
+
+    start = time.perf_counter()
+    result = evaluate_trained(model, data, epoch=max(int(state.get("epoch", 1)) - 1, 0))
+    split = "training" if args.train_set else "test"
+    print(f"spikeforge eval: {args.checkpoint} (recipe {recipe['name']}, trained {state.get('epoch', 0)} epoch(s))")
+    print(f"{split} accuracy {result['accuracy']:.2%} on {result['samples']} samples "
+          f"({time.perf_counter() - start:.1f} s), {result['spikes_per_sample']:.1f} output spikes per sample")
     return 0

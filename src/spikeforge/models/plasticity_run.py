@@ -299,3 +299,26 @@ def _bp_stdp_report(out, recipe, model, rows, total) -> None:
         print("figures: skipped, matplotlib is missing; pip install 'spikeforge[viz]'")
     print("wrote " + ", ".join(str(p) for p in written))
 
+
+
+def evaluate_trained(model: Any, dataset: Dataset, *, epoch: int = 0) -> dict[str, Any]:
+    """Test accuracy of a trained plasticity model on ``dataset`` (``spikeforge eval``).
+
+    The Diehl & Cook network votes with its stored assignments (all-activity voting); the
+    BP-STDP network's class is its output neuron with the most spikes. The Poisson input
+    is seeded as in the run's own test (``offset`` 2,000,000 and 1,000,000), so a finished
+    run's checkpoint gives the accuracy its report printed."""
+    from .diehl_cook import DiehlCook
+
+    images, labels = dataset_arrays(dataset)
+    if isinstance(model, DiehlCook):
+        if bool((model.assignments < 0).all()):
+            raise ValueError("the Diehl & Cook checkpoint has no label assignment yet (the run stopped "
+                             "before its assignment phase); finish it with 'spikeforge train --resume'")
+        counts = model.respond(images, offset=2_000_000)
+        predicted = model.predict(counts)
+    else:
+        counts = model.respond(images, epoch=epoch, offset=1_000_000)
+        predicted = counts.argmax(1)
+    accuracy = float((predicted == labels).float().mean()) if len(labels) else float("nan")
+    return {"accuracy": accuracy, "samples": len(labels), "spikes_per_sample": float(counts.sum(1).float().mean())}
