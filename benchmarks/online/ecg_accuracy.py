@@ -38,6 +38,14 @@ def main() -> None:
     overrides = [f"learning={args.rule}", f"train.epochs={args.epochs}", *args.set]
     recipe = load_recipe("ecg-srnn", overrides=overrides)
     run = build_run(recipe, data_dir=args.data_dir)
+    step = run.rule.step
+
+    def pinned_step(*a, **kw):
+        # the numba kernels of the evaluation pass put torch back on all cores; keep the thread count fixed
+        torch.set_num_threads(args.threads)
+        return step(*a, **kw)
+
+    run.rule.step = pinned_step
     out = Path(args.out) / f"ecg-{args.rule}"
     trainer = Trainer(run.model, run.train_data, test_data=run.test_data, objective=run.objective, rule=run.rule,
                       config=run.config, collate_fn=run.collate_fn, out_dir=out, tensorboard=False)
