@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        _limit_numba_threads(args.threads)  # first: starting numba's OpenMP layer resets torch's count
         torch.set_num_threads(args.threads)
-        _limit_numba_threads(args.threads)
     workloads = _workloads(args)
     libraries = args.libraries
     if libraries is None and args.quick:  # compiling takes minutes: only when asked for by name

@@ -140,15 +140,15 @@ class BPSTDPNet(ZooModel):
     @torch.no_grad()
     def respond(self, images: Tensor, *, epoch: int = 0, offset: int = 0) -> Tensor:
         """Output spike counts ``[N, C]`` of the frozen network, images in parallel."""
-        import numba
-
         from ..kernels.cpu import stdp_bp as K
+        from ..kernels.cpu.threads import numba_parallel
 
         pixels = as_pixels(images, self.sizes[0]).numpy()
         prm, iprm, theta = self.kernel_parameters(learn=False)
         counts = np.zeros((pixels.shape[0], self.num_classes), np.int32)
-        n_chunks = max(1, min(pixels.shape[0], 4 * numba.get_num_threads()))
-        K.infer(pixels, K.typed_list(self._pre_major()), theta, prm, iprm, epoch, offset, counts, n_chunks)
+        with numba_parallel() as n_threads:
+            n_chunks = max(1, min(pixels.shape[0], 4 * n_threads))
+            K.infer(pixels, K.typed_list(self._pre_major()), theta, prm, iprm, epoch, offset, counts, n_chunks)
         return torch.from_numpy(counts)
 
     def predict(self, images: Tensor, **kwargs: Any) -> Tensor:

@@ -389,10 +389,9 @@ class DiehlCook(ZooModel):
         """Spike counts ``[N, n_neurons]`` of the frozen network (no plasticity, fixed ``θ``),
         images in parallel, each from the resting state. ``offset`` is added to the image
         index in the seed of the Poisson input (so different sets get different draws)."""
-        import numba
-
         from ..kernels.cpu import available
         from ..kernels.cpu import stdp_diehl_cook as K
+        from ..kernels.cpu.threads import numba_parallel
 
         if not available():
             raise ImportError("DiehlCook inference needs numba: pip install 'spikeforge[cpu-kernels]'")
@@ -401,14 +400,9 @@ class DiehlCook(ZooModel):
         W = self.weight.t().contiguous().numpy()
         counts = np.zeros((pixels.shape[0], self.n_neurons), np.int32)
         tries = np.zeros(pixels.shape[0], np.int32)
-        n_threads = threads or numba.get_num_threads()
-        n_chunks = max(1, min(pixels.shape[0], 4 * n_threads))
-        previous = numba.get_num_threads()
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-        try:
+        with numba_parallel(threads) as n_threads:
+            n_chunks = max(1, min(pixels.shape[0], 4 * n_threads))
             K.infer(pixels, W, self.theta.numpy(), prm, iprm, epoch, offset, counts, tries, n_chunks)
-        finally:
-            numba.set_num_threads(previous)
         self.last_tries = torch.from_numpy(tries)
         return torch.from_numpy(counts)
 

@@ -73,8 +73,8 @@ def run_recipe(job: dict[str, Any]) -> dict[str, Any]:
 
     recipe, out = job["recipe"], Path(job["out"])
     if job.get("threads"):
-        torch.set_num_threads(job["threads"])
         numba.set_num_threads(min(job["threads"], numba.config.NUMBA_NUM_THREADS))
+        torch.set_num_threads(job["threads"])  # after numba's: starting its OpenMP layer resets torch's
     train_data, test_data = build_datasets(recipe, data_dir=job.get("data_dir"))
     model = build_model_from(recipe, train_data)
     x_train, y_train = dataset_arrays(train_data)

@@ -1,6 +1,6 @@
 """Call the numba kernels of :mod:`.glif` on torch tensors (zero-copy through numpy).
 
-The kernels' blocks are spread over ``numba.get_num_threads()`` threads
+The kernels' blocks are spread over torch's thread count
 (:mod:`.threads`); calls of fewer than :data:`SERIAL_BELOW` elements run on one: waking
 threads costs more than the work, and on a busy machine waiting for a second core to
 be scheduled can take milliseconds.

@@ -52,7 +52,7 @@ import numba
 import numpy as np
 
 from .glif import RECORD_ALL, _step_row, surrogate_constants, surrogate_rows
-from .threads import run_tasks, thread_count
+from .threads import kernel_threads, run_tasks, thread_count
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -531,12 +531,12 @@ def rows_per_task(batch: int) -> int:
     """How many batch rows a task walks in lockstep: up to 8 (their data at one step is
     contiguous, and each block of ``W_rec`` serves all of them), but at least one
     group of rows per thread."""
-    return max(1, min(8, -(-batch // numba.get_num_threads())))
+    return max(1, min(8, -(-batch // kernel_threads())))
 
 
 def tasks(batch: int, steps: int, hidden: int) -> int:
     """How many tasks (threads) a call uses: one per group of rows, at most
-    ``numba.get_num_threads()``, and one for calls too small to gain from threads."""
+    torch's thread count, and one for calls too small to gain from threads."""
     return thread_count(batch * steps * hidden, -(-batch // rows_per_task(batch)), serial_below=1 << 15)
 
 
