@@ -51,12 +51,7 @@ __all__ = ["alif_membrane_scan"]
 
 def _sum_to(grad: Tensor, like: Tensor) -> Tensor:
     """Reduce a broadcast gradient to ``like``'s shape."""
-    while grad.dim() > like.dim():
-        grad = grad.sum(0)
-    for axis, size in enumerate(like.shape):
-        if size == 1 and grad.shape[axis] != 1:
-            grad = grad.sum(axis, keepdim=True)
-    return grad
+    return grad.sum_to_size(like.shape)
 
 
 class _ALIFMembraneScan(torch.autograd.Function):
@@ -67,11 +62,9 @@ class _ALIFMembraneScan(torch.autograd.Function):
         u_all = torch.empty_like(c)
         s_all = torch.empty_like(c)
         b_prev = torch.empty_like(c)
-        v_prev = torch.empty_like(c)
         v, b = v0.expand_as(c[0]).clone(), b0.expand_as(c[0]).clone()
         keep = 1 - rho
         for t in range(T):
-            v_prev[t] = v
             b_prev[t] = b
             u = torch.addcmul(c[t], d, v, out=u_all[t])
             threshold = torch.addcmul(v_th, beta, b)
@@ -79,13 +72,16 @@ class _ALIFMembraneScan(torch.autograd.Function):
             v = u - s * (threshold - v_reset)
             b = torch.addcmul(rho * b, keep, s)
         ctx.surrogate = surrogate
-        ctx.save_for_backward(d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev, v_prev)
+        ctx.save_for_backward(d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev)
         return u_all, v, b
 
     @staticmethod
     def backward(ctx: Any, g_u: Tensor, g_v: Tensor | None, g_b: Tensor | None) -> tuple:
-        d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev, v_prev = ctx.saved_tensors
+        d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev = ctx.saved_tensors
         threshold = v_th + beta * b_prev
+        # the membranes before each step, derived instead of stored: v_t = u_t - s_t (theta_t - V_reset)
+        v_after = u_all - s_all * (threshold - v_reset)
+        v_prev = torch.cat([v0.expand_as(u_all[0]).unsqueeze(0), v_after[:-1]])
         psi = ctx.surrogate.derivative(u_all - threshold)
         g_u = torch.zeros_like(u_all) if g_u is None else g_u
         dv = torch.zeros_like(u_all[0]) if g_v is None else g_v.expand_as(u_all[0]).clone()
