@@ -58,8 +58,13 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def release_free_memory() -> None:
-    """``gc.collect()`` then glibc's ``malloc_trim(0)`` (a no-op elsewhere)."""
+    """``gc.collect()``, the kernels' recycled buffers returned
+    (:func:`spikeforge.kernels.memory.release_cached`), then glibc's ``malloc_trim(0)``
+    (a no-op elsewhere)."""
+    from ..kernels.memory import release_cached
+
     gc.collect()
+    release_cached()
     lib = _libc()
     if lib is not None:
         lib.malloc_trim(0)

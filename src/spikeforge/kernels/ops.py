@@ -81,13 +81,17 @@ def glif_backward(
     """
     grad_x = memory.empty_like(x)
     g0 = [torch.empty_like(v0) for _ in range(3)]
-    g_coef = torch.zeros((N_COEF, *v0.shape), dtype=x.dtype, device=x.device)
+    # per-row coefficient gradients [9, B, N]: written in full when asked for (the Triton
+    # kernel always computes them); the CPU kernel leaves them alone otherwise
+    rows = bool(coef_grad) or backend == "triton"
+    g_coef = memory.empty((N_COEF, *v0.shape), x) if rows else x.new_empty((N_COEF, 0, 0))
     _impl(backend).backward(
         grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
         nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, u_hist, i_hist, b_hist,
         grad_x, *g0, g_coef,
     )
-    return grad_x, *g0, g_coef.sum(1)
+    grad_coef = g_coef.sum(1) if coef_grad else x.new_zeros((N_COEF, v0.shape[1]))
+    return grad_x, *g0, grad_coef
 
 
 @glif_backward.register_fake

@@ -25,12 +25,17 @@ KERNEL_MODELS = ("lif", "if", "cuba_lif", "alif")
 _EXTRA = {"cpu": ("numba", "cpu-kernels"), "triton": ("triton", "triton")}
 
 
+_INSTALLED: dict[str, bool] = {}
+
+
 def backend_installed(backend: str) -> bool:
-    """Whether the package a kernel backend needs is importable."""
+    """Whether the package a kernel backend needs is importable (looked up once per process;
+    a plain dict rather than ``functools.lru_cache``, which ``torch.compile`` warns about)."""
     if backend == "torch":
         return True
-    module, _ = _EXTRA[backend]
-    return importlib.util.find_spec(module) is not None
+    if backend not in _INSTALLED:
+        _INSTALLED[backend] = importlib.util.find_spec(_EXTRA[backend][0]) is not None
+    return _INSTALLED[backend]
 
 
 def _triton_interpreted() -> bool:
@@ -57,11 +62,11 @@ def unsupported_reason(backend: str, model: NeuronModel, x: Tensor, p: Any) -> s
     neuron_shape = tuple(x.shape[2:])
     for name in model.continuous:
         value = getattr(p, name)
-        if isinstance(value, Tensor) and value.dim() > len(neuron_shape):
+        if not isinstance(value, Tensor) or value.dim() == 0:
+            continue  # a number broadcasts to any shape
+        if value.dim() > len(neuron_shape):
             return f"parameter {name} has more dimensions than the neuron shape {neuron_shape}"
-        try:
-            torch.broadcast_shapes(tuple(torch.as_tensor(value).shape), neuron_shape)
-        except RuntimeError:
+        if any(a != b and a != 1 for a, b in zip(reversed(value.shape), reversed(neuron_shape))):
             return f"parameter {name} does not broadcast to the neuron shape {neuron_shape}"
     return None
 
