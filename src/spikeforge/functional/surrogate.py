@@ -89,6 +89,10 @@ class Surrogate:
                 )
 
     def __call__(self, x: Tensor) -> Tensor:
+        if not torch.is_grad_enabled():
+            # nothing is recorded anyway; skip autograd.Function's per-call cost (binding
+            # the arguments by signature: most of an inference step of a small layer)
+            return heaviside(x)
         return SpikeFunction.apply(x, self)
 
     def primitive(self, x: Tensor) -> Tensor:

@@ -76,6 +76,61 @@ def trace_block(layer: OnlineLayer, k: LayerConstants, rec: BlockRecord, tr: Lay
         kappa: the filter's decay (a scalar tensor); used when ``tr.filt`` is not ``None``.
         grad: ``[H, Q]``, accumulated in place.
     """
+    if _fused_applies(rec.xt):
+        return _trace_block_fused(layer, k, rec, tr, signal, raw_signal, kappa, grad)
+    return trace_block_reference(layer, k, rec, tr, signal, raw_signal, kappa, grad)
+
+
+def _fused_applies(x: Tensor) -> bool:
+    """Whether the numba kernel (:mod:`spikeforge.kernels.cpu.traces`) runs this block."""
+    from ..kernels.registry import backend_installed
+
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and backend_installed("cpu")
+
+
+def _trace_block_fused(layer: OnlineLayer, k: LayerConstants, rec: BlockRecord, tr: LayerTrace,
+                       signal: Tensor | None, raw_signal: Tensor | None, kappa: Tensor | None,
+                       grad: Tensor) -> LayerTrace:
+    """:func:`trace_block` by the numba kernel: the same recursion, one compiled loop."""
+    from ..kernels.cpu.threads import run_tasks, thread_count
+    from ..kernels.cpu.traces import trace_kernel
+
+    from ..kernels.cpu.traces import PAD
+
+    K, B, H = rec.du.shape
+    like = rec.du
+    Q = tr.ev.shape[-1]
+    padded = lambda t: torch.nn.functional.pad(t, (0, -Q % PAD)) if t is not None else None  # noqa: E731
+    ev, eb, filt = padded(tr.ev), padded(tr.eb), padded(tr.filt)  # copies: the caller keeps its state
+    eb = eb if eb is not None else torch.zeros_like(ev)
+    filt = filt if filt is not None else torch.zeros_like(ev)
+    kap = (kappa.detach().to(like.dtype).expand(H).contiguous() if tr.filt is not None and kappa is not None
+           else like.new_zeros(H))
+    zeros = None if signal is not None and raw_signal is not None else like.new_zeros((K, B, H))
+    sig = signal.contiguous() if signal is not None else zeros
+    raw = raw_signal.contiguous() if raw_signal is not None else zeros
+    target = grad if grad.is_contiguous() else grad.contiguous()
+    arrays = [t.detach().numpy() for t in (rec.xt, rec.du, rec.gu, rec.psi, rec.ru, rec.rb, rec.qu, rec.qb,
+                                           k.beta.contiguous(), k.rho.contiguous(), kap)]
+    run_tasks(trace_kernel, thread_count(K * B * H * ev.shape[-1], H, serial_below=1 << 16),
+              *arrays, layer.output == "spikes",
+              *[t.numpy() for t in (ev, eb, filt, sig, raw, target)])
+    if target is not grad:
+        grad.copy_(target)
+    ev, eb, filt = (t[..., :Q].contiguous() for t in (ev, eb, filt))
+    for trace in (ev, eb, filt):
+        _flush_subnormal(trace)
+    return LayerTrace(ev, eb if tr.eb is not None else None, filt if tr.filt is not None else None,
+                      tr.spikes, tr.steps)
+
+
+@torch.no_grad()
+def trace_block_reference(layer: OnlineLayer, k: LayerConstants, rec: BlockRecord, tr: LayerTrace,
+                          signal: Tensor | None, raw_signal: Tensor | None, kappa: Tensor | None,
+                          grad: Tensor) -> LayerTrace:
+    """:func:`trace_block` in torch operations, a step at a time (the specification the
+    kernel is tested against; it also runs where the kernel cannot: CUDA, other dtypes,
+    no numba)."""
     P = rec.xt.shape[-1]
     ev, eb, filt = tr.ev, tr.eb, tr.filt
     inj = torch.empty_like(ev)
