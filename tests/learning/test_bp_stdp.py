@@ -110,7 +110,12 @@ def test_fused_training_equals_the_rule_on_nn_linear(hidden):
     ref_counts = reference_train(ref, trains, labels)
     assert torch.equal(counts, ref_counts) and counts.sum() > 0
     for a, b, init in zip(fused.weights, ref.weights, BPSTDPNet(**kw).weights):
-        assert torch.equal(a, b) and not torch.equal(a, init)
+        # the error sent down to a lower layer is a matrix product in the rule (torch: MKL,
+        # whose kernels and summation order depend on the CPU; on an AVX-512 Xeon the first
+        # of two hidden layers differed from the kernel's loop by one float32 ulp in 3 % of
+        # its weights), so the weights agree to rounding, the spikes exactly
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+        assert (a - init).abs().max() > 1e-3  # and they learned
 
 
 def test_parallel_inference_matches_the_reference():
