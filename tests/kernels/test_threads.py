@@ -9,12 +9,16 @@ from spikeforge import nn as snn  # noqa: E402
 from spikeforge.kernels.cpu import threads  # noqa: E402
 
 
-@pytest.fixture
-def one_torch_thread():
+def _torch_threads(n: int):
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_torch_thread():
+    yield from _torch_threads(1)
 
 
 def test_kernels_use_torchs_thread_count(one_torch_thread):
@@ -40,10 +44,7 @@ def test_numba_parallel_restores_torchs_count(one_torch_thread):
 
 @pytest.fixture
 def two_torch_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    yield from _torch_threads(2)
 
 
 def _lif_step(monkeypatch, mode: str):
