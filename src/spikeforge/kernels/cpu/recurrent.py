@@ -40,8 +40,8 @@ compile-time constants, one compiled kernel per combination, as in :mod:`.glif` 
 step, :func:`.glif._step_row`, the forward pass runs): a per-neuron test of a run-time
 flag keeps LLVM from vectorising the loops.
 
-The tasks run on a small thread pool (the compiled functions release the GIL) rather
-than with numba's ``parallel=True``, which would compile the kernel a second time.
+The tasks run through :func:`.threads.run_tasks`: on torch's own OpenMP threads (a small
+cached ``parallel=True`` wrapper per kernel), or a thread pool where those cannot be used.
 """
 
 from __future__ import annotations
