@@ -93,9 +93,7 @@ def _trace_block_fused(layer: OnlineLayer, k: LayerConstants, rec: BlockRecord, 
                        grad: Tensor) -> LayerTrace:
     """:func:`trace_block` by the numba kernel: the same recursion, one compiled loop."""
     from ..kernels.cpu.threads import run_tasks, thread_count
-    from ..kernels.cpu.traces import trace_kernel
-
-    from ..kernels.cpu.traces import PAD
+    from ..kernels.cpu.traces import PAD, trace_kernel
 
     K, B, H = rec.du.shape
     like = rec.du

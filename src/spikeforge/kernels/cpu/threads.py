@@ -90,9 +90,10 @@ def numba_parallel(threads: int | None = None) -> Iterator[int]:
 
 def _team_template(KEY):
     """The body of every team wrapper: ``KERNEL(task, tasks, *args)`` for ``task < tasks``
-    in a ``prange`` (the team's threads share the tasks). ``KERNEL`` is a global of each wrapper's own (see
-    :func:`_team_runner`); ``KEY`` is a closure cell, which numba's cache index hashes, so
-    the wrappers of different kernels (or of an edited kernel) never share a cache entry."""
+    in a ``prange`` (the team's threads share the tasks). ``KERNEL`` is a global of each
+    wrapper's own (see :func:`_team_runner`); ``KEY`` is a closure cell, which numba's
+    cache index hashes, so the wrappers of different kernels (or of an edited kernel)
+    never share a cache entry."""
 
     def run(tasks, args):
         KEY  # noqa: B018 -- read so that it is a closure cell
@@ -106,7 +107,8 @@ def _source_stamps(kernel) -> tuple:
     """Modification stamps of the source files of the kernel's package (its helpers live
     beside it)."""
     folder = Path(kernel.py_func.__code__.co_filename).parent
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.py")))
+    stats = [(p.name, p.stat()) for p in sorted(folder.glob("*.py"))]
+    return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
 
 
 def _identity(kernel) -> tuple | None:

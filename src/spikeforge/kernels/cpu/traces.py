@@ -49,8 +49,9 @@ scalar remainder loop, and the kernel took 1.5 ns per element and step."""
 @_jit
 def trace_kernel(task, tasks, xt, du, gu, psi, ru, rb, qu, qb, beta, rho, kappa, spikes_out,
                  ev, eb, filt, signal, raw, grad):
-    """Advance the traces ``ev, eb, filt [B, H, W]`` (``W >= Q``, zeros past ``Q``) in place over the ``K`` steps of the
-    records (``xt [K, B, P]``; ``du ... rb, signal, raw [K, B, H]``; ``qu, qb [K, B, H, E]``)
+    """Advance the traces ``ev, eb, filt [B, H, W]`` (``W >= Q``, zeros past ``Q``) in place
+    over the ``K`` steps of the records (``xt [K, B, P]``; ``du ... rb, signal, raw
+    [K, B, H]``; ``qu, qb [K, B, H, E]``)
     and add the contracted update into ``grad [H, Q]``, for the neurons
     ``h = task, task + tasks, ...``. ``beta, rho, kappa [H]``; ``spikes_out``: the trace of
     the output is :math:`\\dot s` (else :math:`\\dot u`)."""
