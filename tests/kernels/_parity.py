@@ -9,10 +9,11 @@ import spikeforge.nn as snn
 MODELS = {"lif": snn.LIF, "if": snn.IF, "cuba_lif": snn.CubaLIF, "alif": snn.ALIF}
 
 
-def build_pair(name: str, backend: str, size, *, dtype=torch.float64, recompute=False, **kw):
-    """The same module twice: on the reference path and on ``backend``, all parameters learnable."""
+def build_pair(name: str, backend: str, size, *, dtype=torch.float64, recompute=False, learnable=True, **kw):
+    """The same module twice: on the reference path and on ``backend``, all parameters
+    learnable (or none, with ``learnable=False``)."""
     cls = MODELS[name]
-    learn = {f"learn_{n}": True for n in cls.model.continuous}
+    learn = {f"learn_{n}": True for n in cls.model.continuous} if learnable else {}
     ref = cls(size, backend="torch", dtype=dtype, **learn, **kw)
     fused = cls(size, backend=backend, recompute=recompute, dtype=dtype, **learn, **kw)
     fused.load_state_dict(ref.state_dict())

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import spikeforge.nn as snn
 from spikeforge.functional import surrogate as sg
-from spikeforge.kernels import backend_installed, resolve
+from spikeforge.kernels import backend_installed, resolve, spec
 
 from ._parity import MODELS, assert_parity, build_pair
 
@@ -39,15 +39,49 @@ def test_parity_every_surrogate(surrogate):
     assert_parity(ref, fused, torch.rand(25, 2, 11, dtype=torch.float64) * 3, rtol=1e-9)
 
 
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("name,reset,detach", [("lif", "subtract", False), ("if", "none", True)])
+def test_lean_kernel_every_surrogate(surrogate, name, reset, detach, monkeypatch):
+    """Fixed parameters, no refractory period, a reset that subtracts (or none): the lean
+    backward kernel, whose replay computes each surrogate's derivative in its step loop."""
+    from spikeforge.kernels.cpu import glif
+
+    calls = []
+    lean = glif.lean_backward_kernel
+    monkeypatch.setattr(glif, "lean_backward_kernel", lambda sid: calls.append(sid) or lean(sid))
+    torch.manual_seed(2)
+    ref, fused = build_pair(name, "cpu", 13, learnable=False, surrogate=surrogate, reset=reset,
+                            v_threshold=0.6, detach_reset=detach)
+    _, state = ref(torch.rand(4, 2, 13, dtype=torch.float64) * 3)
+    assert_parity(ref, fused, torch.rand(25, 2, 13, dtype=torch.float64) * 3, state, rtol=1e-9)
+    assert calls == [spec.surrogate_id(surrogate)]
+
+
+@pytest.mark.parametrize("learnable,reset,refrac,kernel", [
+    (False, "subtract", 0, "lean"), (False, "none", 0, "lean"), (True, "subtract", 0, "general"),
+    (False, "zero", 0, "general"), (False, "subtract", 2, "general"),
+])
+def test_backward_kernel_choice(learnable, reset, refrac, kernel):
+    from spikeforge.kernels.cpu import glif
+
+    chosen = glif.backward_kernel_for(spec.RESET_IDS[reset], False, False, refrac > 0, learnable, 3)
+    lean = chosen is glif.lean_backward_kernel(3)
+    assert lean == (kernel == "lean")
+    ref, fused = build_pair("lif", "cpu", 7, learnable=learnable, reset=reset, refractory_steps=refrac)
+    assert_parity(ref, fused, torch.rand(20, 3, 7, dtype=torch.float64) * 3, rtol=1e-9)
+
+
 @settings(max_examples=25, deadline=None)
 @given(name=st.sampled_from(list(MODELS)), steps=st.integers(1, 40), batch=st.integers(1, 4),
        shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), reset=st.sampled_from(["subtract", "zero", "none"]),
-       refrac=st.integers(0, 3), seed=st.integers(0, 10_000), float32=st.booleans(), with_state=st.booleans())
-def test_parity_random_shapes_and_dtypes(name, steps, batch, shape, reset, refrac, seed, float32, with_state):
+       refrac=st.integers(0, 3), seed=st.integers(0, 10_000), float32=st.booleans(), with_state=st.booleans(),
+       learnable=st.booleans())
+def test_parity_random_shapes_and_dtypes(name, steps, batch, shape, reset, refrac, seed, float32, with_state,
+                                         learnable):
     torch.manual_seed(seed)
     dtype = torch.float32 if float32 else torch.float64
     ref, fused = build_pair(name, "cpu", tuple(shape), dtype=dtype, reset=reset, refractory_steps=refrac,
-                            v_threshold=0.8, recompute=bool(seed % 2))
+                            v_threshold=0.8, recompute=bool(seed % 2), learnable=learnable)
     x = torch.rand(steps, batch, *shape, dtype=dtype) * 3
     state = None
     if with_state:  # start from a non-resting state, refractory neurons included

@@ -141,7 +141,7 @@ def _team_runner(kernel):
     identity = _identity(kernel)
     runner = None
     if identity is not None:
-        flags = "".join(str(int(c)) for c in identity[2] if isinstance(c, bool))
+        flags = "".join(str(int(c)) for c in identity[2] if isinstance(c, (bool, int)))
         name = f"team__{py.__module__.rsplit('.', 1)[-1]}__{py.__name__}__{flags}"
         template = _team_template((identity, _source_stamps(kernel)))
         scope = dict(template.__globals__, KERNEL=kernel, numba=numba)
