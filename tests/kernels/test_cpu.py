@@ -57,18 +57,40 @@ def test_lean_kernel_every_surrogate(surrogate, name, reset, detach, monkeypatch
     assert calls == [spec.surrogate_id(surrogate)]
 
 
-@pytest.mark.parametrize("learnable,reset,refrac,kernel", [
-    (False, "subtract", 0, "lean"), (False, "none", 0, "lean"), (True, "subtract", 0, "general"),
-    (False, "zero", 0, "general"), (False, "subtract", 2, "general"),
+@pytest.mark.parametrize("learnable,reset,refrac,per_neuron,kernel", [
+    (False, "subtract", 0, False, "lean"), (False, "none", 0, False, "lean"),
+    (True, "subtract", 0, False, "general"), (False, "zero", 0, False, "general"),
+    (False, "subtract", 2, False, "general"), (False, "subtract", 0, True, "general"),
 ])
-def test_backward_kernel_choice(learnable, reset, refrac, kernel):
+def test_backward_kernel_choice(learnable, reset, refrac, per_neuron, kernel, monkeypatch):
+    """The lean kernel runs exactly where its shortcuts hold; elsewhere the general one,
+    both equal to the reference."""
     from spikeforge.kernels.cpu import glif
 
-    chosen = glif.backward_kernel_for(spec.RESET_IDS[reset], False, False, refrac > 0, learnable, 3)
-    lean = chosen is glif.lean_backward_kernel(3)
-    assert lean == (kernel == "lean")
-    ref, fused = build_pair("lif", "cpu", 7, learnable=learnable, reset=reset, refractory_steps=refrac)
+    chosen = []
+    for name in ("lean_backward_kernel", "backward_kernel"):
+        original = getattr(glif, name)
+        monkeypatch.setattr(glif, name, lambda *a, _o=original, _n=name: chosen.append(_n) or _o(*a))
+    torch.manual_seed(3)
+    threshold = torch.rand(7, dtype=torch.float64) * 0.5 + 0.5 if per_neuron else 0.8
+    ref, fused = build_pair("lif", "cpu", 7, learnable=learnable, reset=reset, refractory_steps=refrac,
+                            v_threshold=threshold)
     assert_parity(ref, fused, torch.rand(20, 3, 7, dtype=torch.float64) * 3, rtol=1e-9)
+    assert chosen == ["lean_backward_kernel" if kernel == "lean" else "backward_kernel"]
+
+
+def test_shared_coefficients():
+    import numpy as np
+
+    from spikeforge.kernels.cpu import glif
+
+    coef = np.ones((9, 5))
+    assert glif.shared_coefficients(coef)
+    coef[8, 2] = 0.3  # rows 5-8 (synaptic decay, adaptation) are not the lean kernel's business
+    assert glif.shared_coefficients(coef)
+    coef[3, 4] = 2.0
+    assert not glif.shared_coefficients(coef)
+    assert not glif.shared_coefficients(np.ones((9, 0)))
 
 
 @settings(max_examples=25, deadline=None)

@@ -56,10 +56,8 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 SG, U, S, A, TH, BP, VP, IP, DRV = range(9)
 N_SLOTS = 9
 
-# What one step records for the backward pass (a compile-time constant at each call):
-# nothing (the forward pass: it stores the spikes), only the surrogate derivative at
-# ``z = u - theta`` (not the spikes), or ``z`` and every row of the step.
-RECORD_NOTHING, RECORD_SG, RECORD_ALL = 0, 1, 2
+# What one step records for the backward pass (a compile-time constant at each call).
+RECORD_NOTHING, RECORD_Z, RECORD_ALL = 0, 1, 2
 
 _jit = functools.partial(numba.njit, cache=True, error_model="numpy")
 
@@ -154,19 +152,15 @@ def backward_width(steps, n_slots, itemsize):
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _step_row(drive, v, i, bb, ref, cf, fref, reset, s_out, rec, SYN, ADAPT, REFRAC, RECORD, SID, sc):
+def _step_row(drive, v, i, bb, ref, cf, fref, reset, s_out, rec, SYN, ADAPT, REFRAC, RECORD):
     """One step of the recurrence for one block of neurons, in place on ``v, i, bb, ref``.
 
-    ``cf`` holds the block's coefficient rows in ``spec.COEFFICIENTS`` order. ``RECORD``
-    says what the step writes: the spikes to ``s_out`` (:data:`RECORD_NOTHING`); only the
-    derivative of surrogate ``SID`` (constants ``sc``) at ``z = u - theta`` to ``rec[0]``
-    (:data:`RECORD_SG`: the backward pass's replay, which needs nothing else; computing it
-    here instead of in a second sweep over the row made the lean backward pass about a
-    quarter faster); or the spikes, ``z`` and every row of
-    ``rec = (z, u, s, a, theta, b_prev, v_prev, i_prev, drive)`` (:data:`RECORD_ALL`;
-    rows a caller does not need point to distinct junk rows). ``SYN``, ``ADAPT``,
-    ``REFRAC``, ``RECORD`` and ``SID`` are compile-time constants at every call site
-    (``SID`` and ``sc`` are read only with :data:`RECORD_SG`).
+    ``cf`` holds the block's coefficient rows in ``spec.COEFFICIENTS`` order; spikes go
+    to ``s_out``. ``RECORD`` says what the step also writes for the backward pass:
+    nothing, only ``z = u - theta`` (``rec[0]``), or every row of
+    ``rec = (z, u, s, a, theta, b_prev, v_prev, i_prev, drive)`` (rows a caller does
+    not need point to distinct junk rows). ``SYN``, ``ADAPT``, ``REFRAC`` and
+    ``RECORD`` are compile-time constants at every call site.
     """
     d, g, lk, th, vr, ds, be, rh, om = cf
     z_o, u_o, s_o, a_o, th_o, bp_o, vp_o, ip_o, dr_o = rec
@@ -208,11 +202,8 @@ def _step_row(drive, v, i, bb, ref, cf, fref, reset, s_out, rec, SYN, ADAPT, REF
         if REFRAC:
             left = ref[k] - one
             ref[k] = fref if spike else (left if left > zero else zero)
-        if RECORD == RECORD_SG:
-            z_o[k] = surrogate_at(u - theta, SID, sc)
-        else:
-            s_out[k] = spike
-        if RECORD == RECORD_ALL:
+        s_out[k] = spike
+        if RECORD != RECORD_NOTHING:
             z_o[k] = u - theta
         if RECORD == RECORD_ALL:
             u_o[k] = u
@@ -280,7 +271,7 @@ def _forward_kernel(SYN, ADAPT, REFRAC):
             rec = (none, none, none, none, none, none, none, none, none)
             for t in range(steps):
                 _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, out[t, b, n0:n1], rec,
-                          SYN, ADAPT, REFRAC, RECORD_NOTHING, 0, v)
+                          SYN, ADAPT, REFRAC, RECORD_NOTHING)
             v_end[b, n0:n1] = v
             i_end[b, n0:n1] = i
             b_end[b, n0:n1] = bb
@@ -332,8 +323,6 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
         otherwise it is left untouched and that work skipped."""
         steps, batch, n_neurons = x.shape
         loop = pass2_loop(reset, SYN, ADAPT, REFRAC, coef_grad)
-        if loop == LEAN:  # the lean kernel's work (it is a special case of the SIMPLE loop)
-            loop = SIMPLE
         need = needed_slots(loop, reset, SYN, ADAPT, REFRAC, coef_grad)
         width = backward_width(steps, need.sum(), x.itemsize)
         tasks = batch * ((n_neurons + width - 1) // width)
@@ -366,8 +355,12 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
                         scratch[VP, t, :w] if need[VP] else junk[VP, :w],
                         scratch[IP, t, :w] if need[IP] else junk[IP, :w],
                         scratch[DRV, t, :w] if need[DRV] else junk[DRV, :w])
-                _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
-                          SYN, ADAPT, REFRAC, RECORD_ALL, 0, consts)
+                if loop == LEAN:
+                    _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
+                              SYN, ADAPT, REFRAC, RECORD_Z)
+                else:
+                    _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, fref, reset, spikes, rows,
+                              SYN, ADAPT, REFRAC, RECORD_ALL)
                 surrogate_rows(scratch[SG, t, :w], sid, consts)
             # pass 2: reverse time
             gv = g_v_end[b, n0:n1].copy()
@@ -378,6 +371,13 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
                 sg = scratch[SG, t, :w]
                 go = grad_out[t, b, n0:n1]
                 gx = grad_x[t, b, n0:n1]
+                if loop == LEAN:  # only sg is read
+                    for k in range(w):
+                        gvk = gv[k]
+                        g_u = gvk + (go[k] - keep * c_sub * gvk * (th[k] - vr[k])) * sg[k]
+                        gv[k] = g_u * d[k]
+                        gx[k] = g_u * g[k]
+                    continue
                 u, s, a = scratch[U, t, :w], scratch[S, t, :w], scratch[A, t, :w]
                 theta = scratch[TH, t, :w] if ADAPT else th
                 if loop == SIMPLE and reset != 1:  # the refractory period only
@@ -445,39 +445,65 @@ def _backward_kernel(SYN, ADAPT, REFRAC):
     return backward
 
 
+@_jit
+def shared_coefficients(coef):
+    """Whether every neuron has the same decay, gain, leak, threshold and reset value
+    (coefficient rows 0-4): the usual layer, whose parameters are scalars."""
+    if coef.shape[1] == 0:
+        return False
+    for c in range(5):
+        row = coef[c]
+        for k in range(1, row.shape[0]):
+            if row[k] != row[0]:
+                return False
+    return True
+
+
 def _lean_backward_kernel(SID):
-    """The backward kernel of the :data:`LEAN` case (no synaptic current, adaptation,
-    refractory period or coefficient gradient; the reset subtracts or does nothing) for
-    surrogate ``SID`` (a compile-time constant, so the replay computes the surrogate
-    derivative in its step loop: see :data:`RECORD_SG`). The most common neuron, and a
-    small kernel: each surrogate's compiles in about a second. Same arguments as
-    :func:`_backward_kernel`'s."""
+    """The backward kernel of the :data:`LEAN` case with :func:`shared_coefficients` (the
+    plain LIF or IF layer: scalar parameters, none learnable, no refractory period, a
+    reset that subtracts or none) for surrogate ``SID``, a compile-time constant.
+
+    Against the general kernel's LEAN loop, two things: the coefficients are scalars in
+    registers (five rows fewer to load at every step, in both passes), and the replay
+    computes the surrogate derivative in its step loop instead of storing ``z`` and
+    sweeping it again (a loop can evaluate one surrogate only if the choice is a
+    constant: a run-time test inside the loop keeps it scalar). Together they made the
+    backward pass a quarter faster at (100, 16, 4096) on the 2-core machine of
+    ``benchmarks/RESULTS.md``. The arithmetic of the replay is :func:`_step_row`'s on
+    scalars, so the spikes and ``z`` are the forward pass's bit for bit. Same arguments as
+    :func:`_backward_kernel`'s (those this case does not read are ignored)."""
 
     @numba.njit(nogil=True, cache=True, error_model="numpy")
     def lean_backward(worker, workers, grad_out, g_v_end, g_i_end, g_b_end, x, v0, i0, b0, r0, coef,
                       nref, reset, detach, sid, p0, p1, p2, p3, coef_grad, grad_x, g_v0, g_i0, g_b0, g_coef):
-        """The blocks ``worker, worker + workers, ...`` of the lean backward pass."""
+        """The blocks ``worker, worker + workers, ...`` of the lean backward pass:
+        ``u = l + d (v - l) + g x``, ``z = u - theta``, ``v <- u - [z >= 0] c_r``; then in
+        reverse time ``g_u = g_v + (g_out - c g_v) sg(z)``, ``g_v <- d g_u``,
+        ``g_x = g g_u`` (``c_r = theta - v_reset`` for the subtracting reset, else 0;
+        ``c = c_r`` unless the reset is detached, then 0)."""
         steps, batch, n_neurons = x.shape
         width = backward_width(steps, 1, x.itemsize)
         tasks = batch * ((n_neurons + width - 1) // width)
-        consts = surrogate_constants(p0, p1, p2, p3, x)
-        one = x.dtype.type(1)
-        zero = one - one
-        c_sub = one if reset == 0 and not detach else zero
+        sc = surrogate_constants(p0, p1, p2, p3, x)
+        zero = x.dtype.type(0)
+        d, g, lk, th = coef[0, 0], coef[1, 0], coef[2, 0], coef[3, 0]
+        drop = th - coef[4, 0] if reset == 0 else zero
+        c_g = zero if detach else drop
         sg = np.empty((max(steps, 1), width), dtype=x.dtype)
         for task in range(worker, tasks, workers):
             b, n0, n1 = _block(task, n_neurons, width)
             w = n1 - n0
-            cf = _coefficient_rows(coef, n0, n1)
-            d, g, th, vr = cf[0], cf[1], cf[3], cf[4]
             # pass 1: replay the forward pass, keeping only the surrogate derivative
-            v, i = v0[b, n0:n1].copy(), i0[b, n0:n1].copy()
-            bb, ref = b0[b, n0:n1].copy(), r0[b, n0:n1].copy()
-            none = v[:0]
+            v = v0[b, n0:n1].copy()
             for t in range(steps):
-                rows = (sg[t, :w], none, none, none, none, none, none, none, none)
-                _step_row(x[t, b, n0:n1], v, i, bb, ref, cf, zero, reset, none, rows,
-                          False, False, False, RECORD_SG, SID, consts)
+                xr = x[t, b, n0:n1]
+                z = sg[t, :w]
+                for k in range(w):
+                    u = lk + d * (v[k] - lk) + g * xr[k]
+                    spike = u - th >= zero
+                    v[k] = u - spike * drop
+                    z[k] = surrogate_at(u - th, SID, sc)
             # pass 2: reverse time
             gv = g_v_end[b, n0:n1].copy()
             for t in range(steps - 1, -1, -1):
@@ -486,9 +512,9 @@ def _lean_backward_kernel(SID):
                 gx = grad_x[t, b, n0:n1]
                 for k in range(w):
                     gvk = gv[k]
-                    g_u = gvk + (go[k] - c_sub * gvk * (th[k] - vr[k])) * sgt[k]
-                    gv[k] = g_u * d[k]
-                    gx[k] = g_u * g[k]
+                    g_u = gvk + (go[k] - c_g * gvk) * sgt[k]
+                    gv[k] = g_u * d
+                    gx[k] = g_u * g
             g_v0[b, n0:n1] = gv
             g_i0[b, n0:n1] = g_i_end[b, n0:n1]
             g_b0[b, n0:n1] = g_b_end[b, n0:n1]
@@ -510,14 +536,16 @@ def backward_kernel(has_syn: bool, has_adapt: bool, refractory: bool):
 
 @functools.lru_cache(maxsize=None)
 def lean_backward_kernel(sid: int):
-    """The :data:`LEAN` backward kernel for surrogate ``sid`` (compiled on first use, cached
-    on disk)."""
+    """The lean backward kernel for surrogate ``sid`` (compiled on first use, cached on
+    disk)."""
     return _lean_backward_kernel(int(sid))
 
 
-def backward_kernel_for(reset: int, has_syn: bool, has_adapt: bool, refractory: bool, coef_grad: bool, sid: int):
+def backward_kernel_for(reset: int, has_syn: bool, has_adapt: bool, refractory: bool, coef_grad: bool,
+                        sid: int, coef) -> object:
     """The backward kernel a call runs: the lean one where :func:`pass2_loop` says
-    :data:`LEAN`, else the general one for its features."""
-    if pass2_loop(reset, has_syn, has_adapt, refractory, coef_grad) == LEAN:
+    :data:`LEAN` and the coefficients (a ``[9, N]`` array) are shared, else the general
+    one for its features."""
+    if pass2_loop(reset, has_syn, has_adapt, refractory, coef_grad) == LEAN and shared_coefficients(coef):
         return lean_backward_kernel(sid)
     return backward_kernel(has_syn, has_adapt, refractory)

@@ -38,7 +38,8 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
     """The reverse-time pass; recomputes the history from ``x`` and the initial state
     (``out`` and the histories are not read)."""
-    kernel = glif.backward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, bool(coef_grad), sid)
+    kernel = glif.backward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, bool(coef_grad), sid,
+                                      _np(coef))
     steps, batch, n = x.shape
     blocks = glif.backward_blocks(steps, batch, n, reset, bool(has_syn), bool(has_adapt), nref > 0,
                                   bool(coef_grad), x.element_size())

@@ -180,7 +180,7 @@ def _run_rows(x, hidden, wt, z0, b0, nr, v, i, bb, ref, cf, nref, reset, out, u_
         rows = (junk[0, :width], u_h[t, ho:ho + width] if save else junk[1, :width], junk[2, :width],
                 junk[3, :width], junk[4, :width], b_h[t, ho:ho + width] if save and ADAPT else junk[5, :width],
                 junk[6, :width], junk[7, :width], i_h[t, ho:ho + width] if save and SYN else junk[8, :width])
-        _step_row(rec, v, i, bb, ref, rows_cf, fref, reset, spk, rows, SYN, ADAPT, REFRAC, RECORD_ALL, 0, v)
+        _step_row(rec, v, i, bb, ref, rows_cf, fref, reset, spk, rows, SYN, ADAPT, REFRAC, RECORD_ALL)
         for r in range(nr):  # who fired, per row; branch-free: spikes are rare and unpredictable
             fired = 0
             cr = cur[r]
