@@ -62,13 +62,13 @@ def test_lean_kernel_every_surrogate(surrogate, name, reset, detach, monkeypatch
     (True, "subtract", 0, False, "general"), (False, "zero", 0, False, "general"),
     (False, "subtract", 2, False, "general"), (False, "subtract", 0, True, "general"),
 ])
-def test_backward_kernel_choice(learnable, reset, refrac, per_neuron, kernel, monkeypatch):
-    """The lean kernel runs exactly where its shortcuts hold; elsewhere the general one,
+def test_kernel_choice(learnable, reset, refrac, per_neuron, kernel, monkeypatch):
+    """The lean kernels run exactly where their shortcuts hold; elsewhere the general ones,
     both equal to the reference."""
     from spikeforge.kernels.cpu import glif
 
     chosen = []
-    for name in ("lean_backward_kernel", "backward_kernel"):
+    for name in ("lean_forward_kernel", "forward_kernel", "lean_backward_kernel", "backward_kernel"):
         original = getattr(glif, name)
         monkeypatch.setattr(glif, name, lambda *a, _o=original, _n=name: chosen.append(_n) or _o(*a))
     torch.manual_seed(3)
@@ -76,7 +76,8 @@ def test_backward_kernel_choice(learnable, reset, refrac, per_neuron, kernel, mo
     ref, fused = build_pair("lif", "cpu", 7, learnable=learnable, reset=reset, refractory_steps=refrac,
                             v_threshold=threshold)
     assert_parity(ref, fused, torch.rand(20, 3, 7, dtype=torch.float64) * 3, rtol=1e-9)
-    assert chosen == ["lean_backward_kernel" if kernel == "lean" else "backward_kernel"]
+    lean = kernel == "lean"
+    assert chosen == (["lean_forward_kernel", "lean_backward_kernel"] if lean else ["forward_kernel", "backward_kernel"])
 
 
 def test_shared_coefficients():

@@ -24,6 +24,7 @@ does first so that it counts what a call really allocates.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 
@@ -97,7 +98,7 @@ def empty_like(x: Tensor) -> Tensor:
 def empty(shape: tuple[int, ...], like: Tensor) -> Tensor:
     """An uninitialised contiguous tensor of ``shape`` with ``like``'s dtype and device."""
     dtype = _NUMPY_DTYPES.get(like.dtype)
-    nbytes = like.element_size() * int(np.prod(shape, dtype=np.int64))
+    nbytes = like.element_size() * math.prod(shape)
     if like.device.type != "cpu" or dtype is None or nbytes < NUMPY_FROM_BYTES:
         return torch.empty(shape, dtype=like.dtype, device=like.device)
     return torch.from_numpy(_recycled(shape, dtype, nbytes))

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..functional.model import NeuronModel
 from . import recurrent_ops
-from .fused import kernel_coefficients
+from .fused import cached_coefficients
 from .spec import RESET_IDS, surrogate_id, surrogate_params
 
 RECURRENT_BACKENDS = ("auto", "torch", "cpu")
@@ -99,12 +99,12 @@ def fused_recurrent_sequence(
     i0 = flat(neuron_state.i) if model.name == "cuba_lif" else zeros
     b0 = flat(neuron_state.b) if model.name == "alif" else zeros
     r0 = flat(neuron_state.refrac)
-    coef = kernel_coefficients(model, p, currents, shape)
+    coef = cached_coefficients(model, p, currents, shape)
     w = w_rec.contiguous()
     x = currents.contiguous()
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, w, z0, v0, i0, b0, coef))
     save = (2 if recompute else 1) if needs_grad else 0
-    out, v, i, b, r, *_ = recurrent_ops.recurrent_glif_forward(
+    out, v, i, b, r, *_ = recurrent_ops.forward(
         x, w, z0, v0, i0, b0, r0, coef,
         p.refractory_steps, RESET_IDS[p.reset], int(p.detach_reset),
         int(model.name == "cuba_lif"), int(model.name == "alif"),

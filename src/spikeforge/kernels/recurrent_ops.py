@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import memory
+from . import eager, memory
 
 
 def _history_shapes(x: Tensor, save: int, has_syn: int, has_adapt: int) -> tuple:
@@ -37,13 +37,8 @@ def _impl(backend: str) -> Any:
     return recurrent
 
 
-@torch.library.custom_op("spikeforge::recurrent_glif_forward", mutates_args=())
-def recurrent_glif_forward(
-    x: Tensor, w: Tensor, z0: Tensor, v0: Tensor, i0: Tensor, b0: Tensor, r0: Tensor, coef: Tensor,
-    nref: int, reset: int, detach: int, has_syn: int, has_adapt: int, sid: int, sp: list[float],
-    save: int, backend: str,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
+def _forward_impl(x, w, z0, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save,
+                  backend):
     hist = [memory.empty(s, x) for s in _history_shapes(x, save, has_syn, has_adapt)]
     out = memory.empty_like(x)
     ends = [torch.empty_like(v0) for _ in range(4)]
@@ -51,10 +46,33 @@ def recurrent_glif_forward(
     return (out, *ends, *hist)
 
 
+@torch.library.custom_op("spikeforge::recurrent_glif_forward", mutates_args=())
+def recurrent_glif_forward(
+    x: Tensor, w: Tensor, z0: Tensor, v0: Tensor, i0: Tensor, b0: Tensor, r0: Tensor, coef: Tensor,
+    nref: int, reset: int, detach: int, has_syn: int, has_adapt: int, sid: int, sp: list[float],
+    save: int, backend: str,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Forward pass; returns ``(spikes, v_end, i_end, b_end, r_end, u_hist, i_hist, b_hist)``."""
+    return _forward_impl(x, w, z0, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save,
+                         backend)
+
+
 @recurrent_glif_forward.register_fake
 def _(x, w, z0, v0, i0, b0, r0, coef, nref, reset, detach, has_syn, has_adapt, sid, sp, save, backend):
     hist = [x.new_empty(s) for s in _history_shapes(x, save, has_syn, has_adapt)]
     return (torch.empty_like(x), *(torch.empty_like(v0) for _ in range(4)), *hist)
+
+
+def _backward_impl(grad_out, g_v_end, g_i_end, g_b_end, x, w, out, z0, v0, i0, b0, r0, coef, u_hist, i_hist,
+                   b_hist, nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, w_grad, backend):
+    grad_x = memory.empty_like(x)
+    g0 = [torch.empty_like(v0) for _ in range(4)]
+    grad_w, g_coef = _impl(backend).run_backward(
+        grad_out, g_v_end, g_i_end, g_b_end, x, w, out, z0, v0, i0, b0, r0, coef,
+        nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, w_grad, u_hist, i_hist, b_hist,
+        grad_x, *g0,
+    )
+    return grad_x, grad_w, *g0, g_coef
 
 
 @torch.library.custom_op("spikeforge::recurrent_glif_backward", mutates_args=())
@@ -69,14 +87,8 @@ def recurrent_glif_backward(
 
     ``grad_coef`` (``grad_w``) is zeros, and its work skipped, unless ``coef_grad``
     (``w_grad``) is set."""
-    grad_x = memory.empty_like(x)
-    g0 = [torch.empty_like(v0) for _ in range(4)]
-    grad_w, g_coef = _impl(backend).run_backward(
-        grad_out, g_v_end, g_i_end, g_b_end, x, w, out, z0, v0, i0, b0, r0, coef,
-        nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, w_grad, u_hist, i_hist, b_hist,
-        grad_x, *g0,
-    )
-    return grad_x, grad_w, *g0, g_coef
+    return _backward_impl(grad_out, g_v_end, g_i_end, g_b_end, x, w, out, z0, v0, i0, b0, r0, coef, u_hist, i_hist,
+                          b_hist, nref, reset, detach, has_syn, has_adapt, sid, sp, coef_grad, w_grad, backend)
 
 
 @recurrent_glif_backward.register_fake
@@ -102,7 +114,8 @@ def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tu
     grads = [g if g is not None else torch.zeros_like(ref) for g, ref in
              ((grad_out, x), (g_v_end, v0), (g_i_end, v0), (g_b_end, v0))]
     needs = ctx.needs_input_grad
-    grad_x, grad_w, g_z0, g_v0, g_i0, g_b0, g_coef = recurrent_glif_backward(
+    backward = _backward_impl if getattr(ctx, "eager", False) else recurrent_glif_backward
+    grad_x, grad_w, g_z0, g_v0, g_i0, g_b0, g_coef = backward(
         *(g.contiguous() for g in grads), x, w, out, z0, v0, i0, b0, r0, coef, u_hist, i_hist, b_hist,
         *ctx.config, int(needs[7]), int(needs[1]), ctx.backend,
     )
@@ -113,3 +126,11 @@ def _backward(ctx: Any, grad_out, g_v_end, g_i_end, g_b_end, *unused: Any) -> tu
 torch.library.register_autograd(
     "spikeforge::recurrent_glif_forward", _backward, setup_context=_setup_context
 )
+
+_RecurrentForward = eager.autograd_function("RecurrentGlifForward", _forward_impl, _setup_context, _backward)
+
+
+def forward(*args: Any) -> tuple:
+    """``recurrent_glif_forward(*args)``: through the custom op where something needs it,
+    else straight through the same implementation (see :mod:`.eager`)."""
+    return eager.call(recurrent_glif_forward, _RecurrentForward, *args)

@@ -29,6 +29,12 @@ make: forward reads ``x`` and writes the spikes; backward reads ``x`` and the ou
 gradient and writes the input gradient. (Storing the membrane instead costs one more
 pass to write it and reads as many bytes back as re-reading ``x`` does; on a CPU, where
 arithmetic is cheap next to memory, recomputing is faster as well as smaller.)
+
+The plain layer (scalar parameters, none learnable, no synaptic current, adaptation or
+refractory period, a subtracting or no reset) has kernels of its own
+(:func:`lean_forward_kernel`, :func:`lean_backward_kernel`): its coefficients are
+scalars in registers, and its backward replay evaluates the surrogate inside the step
+loop; :func:`forward_kernel_for` and :func:`backward_kernel_for` choose.
 """
 
 from __future__ import annotations
@@ -459,6 +465,38 @@ def shared_coefficients(coef):
     return True
 
 
+def _lean_forward_kernel():
+    """The forward kernel of the lean case (see :func:`_lean_backward_kernel`): the
+    coefficients are scalars in registers, the step is :func:`_step_row`'s arithmetic."""
+
+    @numba.njit(nogil=True, cache=True, error_model="numpy")
+    def lean_forward(worker, workers, x, v0, i0, b0, r0, coef, nref, reset, out, v_end, i_end, b_end, r_end):
+        """The blocks ``worker, worker + workers, ...`` of the lean forward pass: their
+        spikes ``out`` and final state."""
+        steps, batch, n_neurons = x.shape
+        width = forward_width(n_neurons)
+        zero = x.dtype.type(0)
+        d, g, lk, th = coef[0, 0], coef[1, 0], coef[2, 0], coef[3, 0]
+        drop = th - coef[4, 0] if reset == 0 else zero
+        for task in range(worker, forward_blocks(batch, n_neurons), workers):
+            b, n0, n1 = _block(task, n_neurons, width)
+            v = v0[b, n0:n1].copy()
+            for t in range(steps):
+                xr = x[t, b, n0:n1]
+                o = out[t, b, n0:n1]
+                for k in range(n1 - n0):
+                    u = lk + d * (v[k] - lk) + g * xr[k]
+                    spike = u - th >= zero
+                    v[k] = u - spike * drop
+                    o[k] = spike
+            v_end[b, n0:n1] = v
+            i_end[b, n0:n1] = i0[b, n0:n1]
+            b_end[b, n0:n1] = b0[b, n0:n1]
+            r_end[b, n0:n1] = r0[b, n0:n1]
+
+    return lean_forward
+
+
 def _lean_backward_kernel(SID):
     """The backward kernel of the :data:`LEAN` case with :func:`shared_coefficients` (the
     plain LIF or IF layer: scalar parameters, none learnable, no refractory period, a
@@ -535,6 +573,25 @@ def backward_kernel(has_syn: bool, has_adapt: bool, refractory: bool):
 
 
 @functools.lru_cache(maxsize=None)
+def lean_forward_kernel():
+    """The lean forward kernel (compiled on first use, cached on disk)."""
+    return _lean_forward_kernel()
+
+
+def is_lean(reset: int, has_syn: bool, has_adapt: bool, refractory: bool, coef_grad: bool, coef) -> bool:
+    """Whether a call is the lean case: :func:`pass2_loop` says :data:`LEAN` and the
+    coefficients (a ``[9, N]`` array) are :func:`shared_coefficients`."""
+    return pass2_loop(reset, has_syn, has_adapt, refractory, coef_grad) == LEAN and shared_coefficients(coef)
+
+
+def forward_kernel_for(reset: int, has_syn: bool, has_adapt: bool, refractory: bool, coef):
+    """The forward kernel a call runs: the lean one in the lean case, else the general one."""
+    if is_lean(reset, has_syn, has_adapt, refractory, False, coef):
+        return lean_forward_kernel()
+    return forward_kernel(has_syn, has_adapt, refractory)
+
+
+@functools.lru_cache(maxsize=None)
 def lean_backward_kernel(sid: int):
     """The lean backward kernel for surrogate ``sid`` (compiled on first use, cached on
     disk)."""
@@ -546,6 +603,6 @@ def backward_kernel_for(reset: int, has_syn: bool, has_adapt: bool, refractory: 
     """The backward kernel a call runs: the lean one where :func:`pass2_loop` says
     :data:`LEAN` and the coefficients (a ``[9, N]`` array) are shared, else the general
     one for its features."""
-    if pass2_loop(reset, has_syn, has_adapt, refractory, coef_grad) == LEAN and shared_coefficients(coef):
+    if is_lean(reset, has_syn, has_adapt, refractory, coef_grad, coef):
         return lean_backward_kernel(sid)
     return backward_kernel(has_syn, has_adapt, refractory)

@@ -26,7 +26,7 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end
     :mod:`.glif`): ``u_hist, i_hist, b_hist`` must be empty."""
     if u_hist.numel() or i_hist.numel() or b_hist.numel():
         raise ValueError("the CPU kernels recompute the history in the backward pass; pass empty histories")
-    kernel = glif.forward_kernel(bool(has_syn), bool(has_adapt), nref > 0)
+    kernel = glif.forward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, _np(coef))
     steps, batch, n = x.shape
     threads = thread_count(x.numel(), glif.forward_blocks(batch, n), serial_below=SERIAL_BELOW)
     run_tasks(kernel, threads, _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset,
