@@ -158,3 +158,48 @@ def test_cue_task_recipes_run_one_step(recipe):
     run.model.zero_grad(set_to_none=True)
     result = run.rule.step(run.model, x, y, run.objective)
     assert type(run.rule).__name__ == "EProp" and result.out.shape == (60, 2, 2)
+
+
+def _kernel_net(backend: str, reset: str, detach: bool) -> snn.Sequential:
+    """RecurrentALIF -> Linear -> LIF -> Linear -> ALIF-membrane readout, float64, on ``backend``."""
+    from spikeforge.models._readout import ALIFMembrane
+
+    torch.manual_seed(0)
+    knobs = dict(reset=reset, detach_reset=detach)
+    rec = snn.RecurrentALIF(I, 8, backend=backend, beta=0.5, r=8.0, v_threshold=0.3, learn_tau_mem=True,
+                            learn_tau_adp=True, dtype=DT, **knobs)
+    lif = hidden("lif", 6, v_threshold=0.1, **knobs)
+    lif.backend = backend
+    out = ALIFMembrane(C, tau_mem=torch.full((C,), 8e-3, dtype=DT), tau_adp=torch.full((C,), 30e-3, dtype=DT),
+                       beta=0.3, v_threshold=0.2, learn_tau_mem=True, learn_tau_adp=True, backend=backend,
+                       dtype=DT, **knobs)
+    return snn.Sequential(rec, linear(8, 6, 1), lif, linear(6, C, 2), out)
+
+
+@pytest.mark.skipif(not __import__("spikeforge.kernels", fromlist=["backend_installed"]).backend_installed("cpu"),
+                    reason="numba is not installed (extra cpu-kernels)")
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("reset,detach", [("subtract", False), ("zero", True), ("none", False)])
+def test_kernel_blocks_give_the_torch_loop_s_updates(rule, reset, detach, monkeypatch):
+    """The blocks run through the fused kernel (backend auto) give the updates, output and
+    state of the per-step torch loop (backend torch), block boundaries included."""
+    from spikeforge.learning import _online
+
+    calls = []
+    original = _online._kernel_block
+    monkeypatch.setattr(_online, "_kernel_block", lambda *a, **k: calls.append(1) or original(*a, **k))
+    x, y = data(5, steps=30)
+    results = {}
+    for backend in ("torch", "auto"):
+        net = _kernel_net(backend, reset, detach)
+        result = rule(block=7).step(net, x, y, PER_STEP)
+        g = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+        results[backend] = (g, result.out)
+    assert calls, "the kernel path did not run"
+    (g_t, out_t), (g_k, out_k) = results["torch"], results["auto"]
+    torch.testing.assert_close(out_k, out_t, rtol=1e-12, atol=1e-12)
+    assert set(g_k) == set(g_t)
+    for name in g_t:
+        if name.endswith("weight"):  # the weights always learn (a readout that never fires leaves tau_adp alone)
+            assert g_t[name].abs().max() > 0, name
+        torch.testing.assert_close(g_k[name], g_t[name], rtol=1e-9, atol=1e-12, msg=name)

@@ -72,7 +72,8 @@ def fused_recurrent_sequence(
     p: Any,
     backend: str = "cpu",
     recompute: bool = False,
-) -> tuple[Tensor, Any, Tensor]:
+    history: bool = False,
+) -> tuple:
     """The recurrent layer's loop through the kernel op.
 
     Args:
@@ -86,7 +87,10 @@ def fused_recurrent_sequence(
         recompute: recompute the membrane history in backward instead of storing it.
 
     Returns:
-        ``(spikes [T, B, H], final neuron state, last spikes [B, H])``.
+        ``(spikes [T, B, H], final neuron state, last spikes [B, H])``; with
+        ``history=True`` also ``(u [T, B, H], b_prev [T, B, H] or None)``: the membrane
+        before the reset and, for ALIF, the adaptation before each step's update (what
+        the online rules record; stored even without gradients).
     """
     steps, batch, hidden = currents.shape
     shape = (hidden,)
@@ -104,7 +108,9 @@ def fused_recurrent_sequence(
     x = currents.contiguous()
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, w, z0, v0, i0, b0, coef))
     save = (2 if recompute else 1) if needs_grad else 0
-    out, v, i, b, r, *_ = recurrent_ops.forward(
+    if history:
+        save = 1
+    out, v, i, b, r, u_hist, _, b_hist = recurrent_ops.forward(
         x, w, z0, v0, i0, b0, r0, coef,
         p.refractory_steps, RESET_IDS[p.reset], int(p.detach_reset),
         int(model.name == "cuba_lif"), int(model.name == "alif"),
@@ -113,4 +119,6 @@ def fused_recurrent_sequence(
     fields = {"v": v, "i": i, "b": b, "refrac": r}
     new_state = model.state(**{name: fields[name] for name in model.state._fields})
     z_end = out[-1] if steps > 0 else z0
+    if history:
+        return out, new_state, z_end, (u_hist, b_hist if model.name == "alif" else None)
     return out, new_state, z_end

@@ -265,6 +265,8 @@ def forward_block(layer: OnlineLayer, consts: LayerConstants, x: Tensor, nstate:
     """
     model, p, c = layer.neuron.model, consts.p, consts.coeffs
     currents = layer.linear(x)  # the input projection of all steps at once, as the modules do
+    if _kernel_runs(layer, p, currents):
+        return _kernel_block(layer, consts, x, currents, nstate, z, record=record)
     outs, cur_l, v_l, b_l, ref_l, z_l = [], [], [], [], [], []
     for current in currents.unbind(0):
         if layer.recurrent is not None:
@@ -292,6 +294,66 @@ def forward_block(layer: OnlineLayer, consts: LayerConstants, x: Tensor, nstate:
     return out, nstate, z, _derivatives(layer, consts, x, spikes, torch.stack(v_l), torch.stack(cur_l),
                                         torch.stack(b_l) if b_l else None, torch.stack(ref_l) if ref_l else None,
                                         torch.stack(z_l) if z_l else None)
+
+
+def _kernel_runs(layer: OnlineLayer, p: Any, currents: Tensor) -> bool:
+    """Whether :func:`_kernel_block` can run the block: a spiking layer without a refractory
+    period (the membrane history then follows from the kernel's record), whose module
+    does not ask for the torch loop (``backend="torch"``), and whose call the recurrent
+    CPU kernel supports."""
+    if not layer.spiking or p.refractory_steps > 0 or currents.device.type != "cpu" or not currents.shape[0]:
+        return False
+    backend = getattr(layer.module, "backend", None) or getattr(layer.neuron, "backend", "auto")
+    if backend == "torch":
+        return False
+    from ..kernels.recurrent import unsupported_recurrent_reason
+
+    w = layer.recurrent.weight if layer.recurrent is not None else currents.new_zeros((1, 1))
+    return unsupported_recurrent_reason("cpu", layer.neuron.model, currents, w, p) is None
+
+
+def _kernel_block(layer: OnlineLayer, consts: LayerConstants, x: Tensor, currents: Tensor, nstate: Any,
+                  z: Tensor | None, *, record: bool) -> tuple[Tensor, Any, Tensor | None, BlockRecord | None]:
+    """:func:`forward_block` through the fused recurrent kernel (``W_rec = 0`` for a
+    feed-forward layer): the time loop runs compiled instead of as a dozen tensor
+    operations per step, and the kernel records ``u_t`` and ``b_{t-1}``. The rest is
+    vectorised over the block: ``c_t = W_in x_t + b + W_rec z_{t-1}`` from the spikes,
+    ``v_t = u_t - s_t (\vartheta_t - V_\text{reset})`` (``subtract``), ``u_t - s_t (u_t -
+    V_\text{reset})`` (``zero``) or ``u_t`` (``none``), so ``v_{t-1}`` too."""
+    from ..kernels.recurrent import fused_recurrent_sequence
+
+    p = consts.p
+    hidden = layer.hidden
+    recurrent = layer.recurrent is not None
+    w = layer.recurrent.weight if recurrent else currents.new_zeros((hidden, hidden))
+    z0 = z if recurrent else None
+    need_history = record or layer.output == "membrane"
+    result = fused_recurrent_sequence(layer.neuron.model, currents, w.detach(), nstate, z0, p, "cpu",
+                                      history=need_history)
+    spikes, new_state, z_end = result[:3]
+    z_out = z_end if recurrent else None
+    if not need_history:
+        return spikes, new_state, z_out, None
+    u, b_prev = result[3]
+    v0 = nstate.v.expand_as(u[0])
+    if p.reset == "subtract":
+        theta = consts.v_th + consts.beta * b_prev if layer.adaptive else consts.v_th
+        v = u - spikes * (theta - consts.v_reset)
+    elif p.reset == "zero":
+        v = u - spikes * (u - consts.v_reset)
+    else:
+        v = u
+    v_prev = torch.cat([v0[None], v[:-1]])
+    cur = currents
+    z_prev = None
+    if recurrent:
+        z_first = z if z is not None else torch.zeros_like(u[0])
+        z_prev = torch.cat([z_first.expand_as(u[0])[None], spikes[:-1]])
+        cur = currents + layer.recurrent(z_prev)
+    out = u if layer.output == "membrane" else spikes  # the ALIF-membrane readout's output is u_t
+    if not record:
+        return out, new_state, z_out, None
+    return out, new_state, z_out, _derivatives(layer, consts, x, spikes, v_prev, cur, b_prev, None, z_prev)
 
 
 def _derivatives(layer: OnlineLayer, k: LayerConstants, x: Tensor, s: Tensor, v_prev: Tensor, cur: Tensor,
