@@ -44,11 +44,11 @@ def test_parity_every_surrogate(surrogate):
 def test_lean_kernel_every_surrogate(surrogate, name, reset, detach, monkeypatch):
     """Fixed parameters, no refractory period, a reset that subtracts (or none): the lean
     backward kernel, whose replay computes each surrogate's derivative in its step loop."""
-    from spikeforge.kernels.cpu import glif
+    from spikeforge.kernels.cpu import lean
 
     calls = []
-    lean = glif.lean_backward_kernel
-    monkeypatch.setattr(glif, "lean_backward_kernel", lambda sid: calls.append(sid) or lean(sid))
+    original = lean.lean_backward_kernel
+    monkeypatch.setattr(lean, "lean_backward_kernel", lambda sid: calls.append(sid) or original(sid))
     torch.manual_seed(2)
     ref, fused = build_pair(name, "cpu", 13, learnable=False, surrogate=surrogate, reset=reset,
                             v_threshold=0.6, detach_reset=detach)
@@ -65,33 +65,34 @@ def test_lean_kernel_every_surrogate(surrogate, name, reset, detach, monkeypatch
 def test_kernel_choice(learnable, reset, refrac, per_neuron, kernel, monkeypatch):
     """The lean kernels run exactly where their shortcuts hold; elsewhere the general ones,
     both equal to the reference."""
-    from spikeforge.kernels.cpu import glif
+    from spikeforge.kernels.cpu import glif, lean
 
     chosen = []
-    for name in ("lean_forward_kernel", "forward_kernel", "lean_backward_kernel", "backward_kernel"):
-        original = getattr(glif, name)
-        monkeypatch.setattr(glif, name, lambda *a, _o=original, _n=name: chosen.append(_n) or _o(*a))
+    for module, name in ((lean, "lean_forward_kernel"), (glif, "forward_kernel"), (lean, "lean_backward_kernel"),
+                         (glif, "backward_kernel")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _o=original, _n=name: chosen.append(_n) or _o(*a))
     torch.manual_seed(3)
     threshold = torch.rand(7, dtype=torch.float64) * 0.5 + 0.5 if per_neuron else 0.8
     ref, fused = build_pair("lif", "cpu", 7, learnable=learnable, reset=reset, refractory_steps=refrac,
                             v_threshold=threshold)
     assert_parity(ref, fused, torch.rand(20, 3, 7, dtype=torch.float64) * 3, rtol=1e-9)
-    lean = kernel == "lean"
-    assert chosen == (["lean_forward_kernel", "lean_backward_kernel"] if lean else ["forward_kernel", "backward_kernel"])
+    expected = ["lean_forward_kernel", "lean_backward_kernel"] if kernel == "lean" else ["forward_kernel", "backward_kernel"]
+    assert chosen == expected
 
 
 def test_shared_coefficients():
     import numpy as np
 
-    from spikeforge.kernels.cpu import glif
+    from spikeforge.kernels.cpu.lean import shared_coefficients
 
     coef = np.ones((9, 5))
-    assert glif.shared_coefficients(coef)
+    assert shared_coefficients(coef)
     coef[8, 2] = 0.3  # rows 5-8 (synaptic decay, adaptation) are not the lean kernel's business
-    assert glif.shared_coefficients(coef)
+    assert shared_coefficients(coef)
     coef[3, 4] = 2.0
-    assert not glif.shared_coefficients(coef)
-    assert not glif.shared_coefficients(np.ones((9, 0)))
+    assert not shared_coefficients(coef)
+    assert not shared_coefficients(np.ones((9, 0)))
 
 
 @settings(max_examples=25, deadline=None)

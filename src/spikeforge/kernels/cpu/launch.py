@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from . import glif
+from . import glif, lean
 from .threads import run_tasks, thread_count
 
 SERIAL_BELOW = 1 << 18  # elements of x
@@ -26,7 +26,7 @@ def forward(x, v0, i0, b0, r0, coef, nref, reset, has_syn, has_adapt, out, v_end
     :mod:`.glif`): ``u_hist, i_hist, b_hist`` must be empty."""
     if u_hist.numel() or i_hist.numel() or b_hist.numel():
         raise ValueError("the CPU kernels recompute the history in the backward pass; pass empty histories")
-    kernel = glif.forward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, _np(coef))
+    kernel = lean.forward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, _np(coef))
     steps, batch, n = x.shape
     threads = thread_count(x.numel(), glif.forward_blocks(batch, n), serial_below=SERIAL_BELOW)
     run_tasks(kernel, threads, _np(x), _np(v0), _np(i0), _np(b0), _np(r0), _np(coef), nref, reset,
@@ -38,7 +38,7 @@ def backward(grad_out, g_v_end, g_i_end, g_b_end, x, out, v0, i0, b0, r0, coef,
              grad_x, g_v0, g_i0, g_b0, g_coef) -> None:
     """The reverse-time pass; recomputes the history from ``x`` and the initial state
     (``out`` and the histories are not read)."""
-    kernel = glif.backward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, bool(coef_grad), sid,
+    kernel = lean.backward_kernel_for(reset, bool(has_syn), bool(has_adapt), nref > 0, bool(coef_grad), sid,
                                       _np(coef))
     steps, batch, n = x.shape
     blocks = glif.backward_blocks(steps, batch, n, reset, bool(has_syn), bool(has_adapt), nref > 0,
