@@ -335,6 +335,9 @@ def _kernel_block(layer: OnlineLayer, consts: LayerConstants, x: Tensor, current
     if not need_history:
         return spikes, new_state, z_out, None
     u, b_prev = result[3]
+    out = u if layer.output == "membrane" else spikes  # the ALIF-membrane readout's output is u_t
+    if not record:
+        return out, new_state, z_out, None
     v0 = nstate.v.expand_as(u[0])
     if p.reset == "subtract":
         theta = consts.v_th + consts.beta * b_prev if layer.adaptive else consts.v_th
@@ -347,20 +350,20 @@ def _kernel_block(layer: OnlineLayer, consts: LayerConstants, x: Tensor, current
     cur = currents
     z_prev = None
     if recurrent:
-        z_first = z if z is not None else torch.zeros_like(u[0])
-        z_prev = torch.cat([z_first.expand_as(u[0])[None], spikes[:-1]])
+        z_prev = torch.cat([z.expand_as(u[0])[None], spikes[:-1]])
         cur = currents + layer.recurrent(z_prev)
-    out = u if layer.output == "membrane" else spikes  # the ALIF-membrane readout's output is u_t
-    if not record:
-        return out, new_state, z_out, None
-    return out, new_state, z_out, _derivatives(layer, consts, x, spikes, v_prev, cur, b_prev, None, z_prev)
+    return out, new_state, z_out, _derivatives(layer, consts, x, spikes, v_prev, cur, b_prev, None, z_prev, u=u)
 
 
 def _derivatives(layer: OnlineLayer, k: LayerConstants, x: Tensor, s: Tensor, v_prev: Tensor, cur: Tensor,
-                 b_prev: Tensor | None, ref_prev: Tensor | None, z_prev: Tensor | None) -> BlockRecord:
+                 b_prev: Tensor | None, ref_prev: Tensor | None, z_prev: Tensor | None,
+                 u: Tensor | None = None) -> BlockRecord:
+    """The block's :class:`BlockRecord`; ``u`` (the membrane before the reset) is computed
+    from ``v_prev`` and ``cur`` unless given (the kernel records it)."""
     p = k.p
     d = k.d
-    u = k.v_leak + d * (v_prev - k.v_leak) + k.g * cur
+    if u is None:
+        u = k.v_leak + d * (v_prev - k.v_leak) + k.g * cur
     du, gu = d.expand_as(u), k.g.expand_as(u)
     qu_mem = (v_prev - k.v_leak) - k.r * cur
     active = None

@@ -123,7 +123,8 @@ def _surrogate_loop(z, SID, c):
 def surrogate_rows(z, sid, c):
     """``z[k] <- derivative of surrogate sid at z[k]``, in place (ids in
     ``spec.SURROGATE_IDS``; ``c`` from :func:`surrogate_constants`). One loop per
-    surrogate, so the choice is made once per row, not per neuron."""
+    surrogate, so the choice is made once per row, not per neuron: each branch passes
+    its id as a literal, which is what makes it a constant inside that loop."""
     if sid == 0:
         _surrogate_loop(z, 0, c)
     elif sid == 1:

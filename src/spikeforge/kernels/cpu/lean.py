@@ -39,6 +39,24 @@ def shared_coefficients(coef):
     return True
 
 
+@numba.njit(inline="always", error_model="numpy")
+def _scalar_coefficients(coef, reset):
+    """``(d, g, leak, theta, drop)`` from the shared coefficient rows: ``drop`` is what a
+    spike subtracts (``theta - v_reset`` for the subtracting reset, else 0)."""
+    th = coef[3, 0]
+    drop = th - coef[4, 0] if reset == 0 else coef.dtype.type(0)
+    return coef[0, 0], coef[1, 0], coef[2, 0], th, drop
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _plain_step(vk, xk, d, g, lk, th, drop, zero):
+    """``(u, new membrane, spike)`` of one neuron: :func:`.glif._step_row`'s arithmetic on
+    scalar coefficients (so the spikes are the general kernels' bit for bit)."""
+    u = lk + d * (vk - lk) + g * xk
+    spike = u - th >= zero
+    return u, u - spike * drop, spike
+
+
 def _lean_forward_kernel():
     """The forward kernel of the plain layer: the coefficients are scalars in registers,
     the step is :func:`.glif._step_row`'s arithmetic."""
@@ -50,8 +68,7 @@ def _lean_forward_kernel():
         steps, batch, n_neurons = x.shape
         width = forward_width(n_neurons)
         zero = x.dtype.type(0)
-        d, g, lk, th = coef[0, 0], coef[1, 0], coef[2, 0], coef[3, 0]
-        drop = th - coef[4, 0] if reset == 0 else zero
+        d, g, lk, th, drop = _scalar_coefficients(coef, reset)
         for task in range(worker, forward_blocks(batch, n_neurons), workers):
             b, n0, n1 = _block(task, n_neurons, width)
             v = v0[b, n0:n1].copy()
@@ -59,10 +76,7 @@ def _lean_forward_kernel():
                 xr = x[t, b, n0:n1]
                 o = out[t, b, n0:n1]
                 for k in range(n1 - n0):
-                    u = lk + d * (v[k] - lk) + g * xr[k]
-                    spike = u - th >= zero
-                    v[k] = u - spike * drop
-                    o[k] = spike
+                    _, v[k], o[k] = _plain_step(v[k], xr[k], d, g, lk, th, drop, zero)
             v_end[b, n0:n1] = v
             i_end[b, n0:n1] = i0[b, n0:n1]
             b_end[b, n0:n1] = b0[b, n0:n1]
@@ -99,8 +113,7 @@ def _lean_backward_kernel(SID):
         tasks = batch * ((n_neurons + width - 1) // width)
         sc = surrogate_constants(p0, p1, p2, p3, x)
         zero = x.dtype.type(0)
-        d, g, lk, th = coef[0, 0], coef[1, 0], coef[2, 0], coef[3, 0]
-        drop = th - coef[4, 0] if reset == 0 else zero
+        d, g, lk, th, drop = _scalar_coefficients(coef, reset)
         c_g = zero if detach else drop
         sg = np.empty((max(steps, 1), width), dtype=x.dtype)
         for task in range(worker, tasks, workers):
@@ -112,9 +125,7 @@ def _lean_backward_kernel(SID):
                 xr = x[t, b, n0:n1]
                 z = sg[t, :w]
                 for k in range(w):
-                    u = lk + d * (v[k] - lk) + g * xr[k]
-                    spike = u - th >= zero
-                    v[k] = u - spike * drop
+                    u, v[k], _ = _plain_step(v[k], xr[k], d, g, lk, th, drop, zero)
                     z[k] = surrogate_at(u - th, SID, sc)
             # pass 2: reverse time
             gv = g_v_end[b, n0:n1].copy()
