@@ -8,18 +8,20 @@ from spikeforge.functional.surrogate import ATan, MultiGaussian
 from spikeforge.models._readout import ALIFMembrane
 
 
-def _readout(surrogate, size=5):
+def _readout(surrogate, size=5, detach_reset=True):
     torch.manual_seed(3)
     readout = ALIFMembrane(size, tau_mem=torch.rand(size) * 20e-3 + 5e-3, tau_adp=torch.rand(size) * 0.2 + 0.05,
-                           beta=1.8, v_threshold=0.3, v_leak=0.05, r=1.3, learn_tau_mem=True,
+                           beta=1.8, v_threshold=0.3, v_leak=0.05, r=1.3, detach_reset=detach_reset,
+                           learn_tau_mem=True,
                            learn_tau_adp=True, surrogate=surrogate, learn_v_threshold=True, learn_r=True,
                            learn_v_leak=True)
     return readout.double()
 
 
+@pytest.mark.parametrize("detach_reset", [True, False], ids=["detached-reset", "differentiable-reset"])
 @pytest.mark.parametrize("surrogate", [MultiGaussian(), ATan()], ids=["multi-gaussian", "atan"])
-def test_scan_matches_autograd_through_the_loop_in_float64(surrogate):
-    readout = _readout(surrogate)
+def test_scan_matches_autograd_through_the_loop_in_float64(surrogate, detach_reset):
+    readout = _readout(surrogate, detach_reset=detach_reset)
     assert ALIFMembrane.scan_applies(readout.neuron.neuron_parameters())
     x = (torch.rand(60, 3, 5, dtype=torch.float64) * 1.5).requires_grad_()
     state = ALIFState(torch.rand(3, 5, dtype=torch.float64) * 0.2, torch.rand(3, 5, dtype=torch.float64) * 0.1,

@@ -7,7 +7,7 @@ a 7.5 s step). This module runs the same recurrence as one autograd node: the fo
 loop without a graph, the backward as one reverse loop of a few operations per step,
 everything that does not depend on the previous step computed for all steps at once.
 
-The recurrence (subtractive reset, reset detached, no refractory period; the drive
+The recurrence (subtractive reset, no refractory period; the drive
 :math:`c_t = (1-d)\,(R\,x_t + V_\text{leak})` is computed by the caller, so autograd
 takes its share of the gradients of :math:`d`, :math:`R` and :math:`V_\text{leak}`):
 
@@ -17,13 +17,15 @@ takes its share of the gradients of :math:`d`, :math:`R` and :math:`V_\text{leak
     v_t = u_t - \bar s_t\,(\vartheta_t - V_\text{reset}),\qquad
     b_t = \rho\, b_{t-1} + (1-\rho)\, s_t,
 
-with :math:`\bar s` the detached spike and :math:`\partial s_t/\partial u_t = \psi_t`
-the surrogate's derivative at :math:`u_t - \vartheta_t`. Going back in time with
-:math:`\delta v = \partial L/\partial v_t`, :math:`\delta b = \partial L/\partial b_t`
-and the output's gradient :math:`g_t = \partial L/\partial u_t`:
+with :math:`\bar s` the spike, detached in the reset or not (``detach``), and
+:math:`\partial s_t/\partial u_t = \psi_t` the surrogate's derivative at
+:math:`u_t - \vartheta_t`. Going back in time with :math:`\delta v = \partial L/\partial v_t`,
+:math:`\delta b = \partial L/\partial b_t` and the output's gradient
+:math:`g_t = \partial L/\partial u_t`:
 
 .. math::
-    \delta s &= (1-\rho)\,\delta b, &
+    \delta s &= (1-\rho)\,\delta b \;[-\,(\vartheta_t - V_\text{reset})\,\delta v
+    \text{ unless detached}], &
     \delta u_t &= g_t + \delta v + \psi_t\,\delta s, &
     \delta\vartheta_t &= -s_t\,\delta v - \psi_t\,\delta s,\\
     \delta b &\leftarrow \rho\,\delta b + \beta\,\delta\vartheta_t, &
@@ -57,7 +59,7 @@ def _sum_to(grad: Tensor, like: Tensor) -> Tensor:
 class _ALIFMembraneScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, c: Tensor, d: Tensor, rho: Tensor, v_th: Tensor, beta: Tensor, v_reset: Tensor,
-                v0: Tensor, b0: Tensor, surrogate: Surrogate) -> tuple[Tensor, Tensor, Tensor]:
+                v0: Tensor, b0: Tensor, surrogate: Surrogate, detach: bool) -> tuple[Tensor, Tensor, Tensor]:
         T = c.shape[0]
         u_all = torch.empty_like(c)
         s_all = torch.empty_like(c)
@@ -71,7 +73,7 @@ class _ALIFMembraneScan(torch.autograd.Function):
             s = s_all[t].copy_(u >= threshold)  # the Heaviside step, 1 where u >= threshold
             v = u - s * (threshold - v_reset)
             b = torch.addcmul(rho * b, keep, s)
-        ctx.surrogate = surrogate
+        ctx.surrogate, ctx.detach = surrogate, detach
         ctx.save_for_backward(d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev)
         return u_all, v, b
 
@@ -94,7 +96,7 @@ class _ALIFMembraneScan(torch.autograd.Function):
         for t in range(u_all.shape[0] - 1, -1, -1):
             db_all[t] = db
             dv_all[t] = dv
-            ds = keep * db
+            ds = keep * db if ctx.detach else keep * db - (threshold[t] - v_reset) * dv
             du = g_u[t] + dv + psi[t] * ds
             dth = -(s_all[t] * dv + psi[t] * ds)
             du_all[t] = du
@@ -111,15 +113,19 @@ class _ALIFMembraneScan(torch.autograd.Function):
             _sum_to(dv, v0),
             _sum_to(db, b0),
             None,
+            None,
         )
         return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad))
 
 
 def alif_membrane_scan(c: Tensor, d: Tensor, rho: Tensor, v_th: Tensor, beta: Tensor, v_reset: Tensor,
-                       v0: Tensor, b0: Tensor, surrogate: Surrogate) -> tuple[Tensor, Tensor, Tensor]:
+                       v0: Tensor, b0: Tensor, surrogate: Surrogate, detach: bool = True
+                       ) -> tuple[Tensor, Tensor, Tensor]:
     """The membranes ``u [T, B, ...]`` and the final ``(v, b)`` of the recurrence above.
 
     Every coefficient broadcasts against one step ``c[t]``; gradients flow to all tensors.
+    ``detach``: the reset's spike carries no gradient (the default of every neuron).
     """
     as_tensor = lambda value: torch.as_tensor(value, dtype=c.dtype, device=c.device)  # noqa: E731
-    return _ALIFMembraneScan.apply(c, *(as_tensor(a) for a in (d, rho, v_th, beta, v_reset, v0, b0)), surrogate)
+    return _ALIFMembraneScan.apply(c, *(as_tensor(a) for a in (d, rho, v_th, beta, v_reset, v0, b0)), surrogate,
+                                    bool(detach))

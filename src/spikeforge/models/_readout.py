@@ -30,8 +30,8 @@ class ALIFMembrane(StatefulModule):
 
     the value compared with the threshold, recomputed from the recorded membranes
     ``v`` (after reset) with the same expression as
-    :func:`spikeforge.functional.alif.alif_update`. With a subtractive, detached reset
-    and no refractory period (Yin et al.'s neurons) it runs as one autograd node with a
+    :func:`spikeforge.functional.alif.alif_update`. With a subtractive reset (detached
+    or not) and no refractory period (Yin et al.'s neurons) it runs as one autograd node with a
     hand-written backward (:mod:`spikeforge.models._alif_membrane_scan`, ~60x faster
     than autograd through the loop at 1301 steps); otherwise :meth:`reference`, the
     plain-torch time loop ``ALIF.record`` differentiated by autograd.
@@ -63,12 +63,13 @@ class ALIFMembrane(StatefulModule):
     @staticmethod
     def scan_applies(p: Any) -> bool:
         """Whether :func:`~spikeforge.models._alif_membrane_scan.alif_membrane_scan` computes these neurons."""
-        return p.reset == "subtract" and p.detach_reset and p.refractory_steps == 0
+        return p.reset == "subtract" and p.refractory_steps == 0
 
     def _scan(self, x: Tensor, state: ALIFState, p: Any) -> tuple[Tensor, ALIFState]:
         d, rho = self.neuron.model.coefficients(p)
         c = (1 - d) * (p.r * x + p.v_leak)
-        u, v, b = alif_membrane_scan(c, d, rho, p.v_threshold, p.beta, p.v_reset, state.v, state.b, p.surrogate)
+        u, v, b = alif_membrane_scan(c, d, rho, p.v_threshold, p.beta, p.v_reset, state.v, state.b, p.surrogate,
+                                     p.detach_reset)
         return u, ALIFState(v, b, torch.zeros_like(v))
 
     def reference(self, x: Tensor, state: ALIFState, p: Any = None) -> tuple[Tensor, ALIFState]:
