@@ -91,6 +91,10 @@ def test_srnn_presets_build_and_run(name):
 def test_preset_sizes_follow_yin_et_al():
     ecg = SRNN.preset("ecg")
     assert (ecg.input_size, ecg.config["hidden_sizes"], ecg.config["num_classes"]) == (4, [36], 6)
+    # their ECG script: non-adaptive hidden neurons, adaptive outputs, the reset not detached
+    hidden, readout = ecg.net[0].neuron.neuron_parameters(), ecg.net[-1].neuron.neuron_parameters()
+    assert torch.all(hidden.beta == 0.0) and torch.allclose(readout.beta, torch.tensor(1.8))
+    assert not hidden.detach_reset and not readout.detach_reset
     smnist = SRNN.preset("smnist")
     kinds = [type(m).__name__ for m in smnist.net]
     assert kinds == ["RecurrentALIF", "RecurrentALIF", "Linear", "ALIF", "Linear", "ALIF"]
