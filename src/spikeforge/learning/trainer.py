@@ -31,13 +31,10 @@ and ends with weights equal to those of a run that was never interrupted (with
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
-import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -48,12 +45,15 @@ from torch.utils.data import DataLoader, Dataset
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import all_gather_objects, all_reduce_sum, average_gradients, broadcast_module, dist_info
+from .evaluation import batch_samples, evaluate, firing_rates
 from .metrics import TensorBoardLog, tensorboard_available, write_metrics_csv
 from .monitor import SpikeMonitor
 from .objectives import Objective, objective_from_name
 from .optim import build_optimizer, build_scheduler
-from .rules import BPTT, LearningRule, run_model
+from .rng_state import rng_state, set_rng_state
+from .rules import BPTT, LearningRule
 from .sampler import EpochBatchSampler, epoch_seed
+from .train_config import TrainConfig
 
 __all__ = ["TrainConfig", "Trainer", "Callback", "evaluate"]
 
@@ -61,84 +61,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
-
-
-@dataclass
-class TrainConfig:
-    """Plain-data settings of a run (the ``train`` section of a recipe plus seed, optimizer, schedule).
-
-    Attributes:
-        epochs: passes over the training set.
-        batch_size: the global batch size (split over processes in data-parallel runs).
-        eval_batch_size: batch size for evaluation (default ``batch_size``).
-        seed: seeds the generators, the data order of every epoch and the processes.
-        optimizer: see :func:`spikeforge.learning.optim.build_optimizer`.
-        schedule: see :func:`spikeforge.learning.optim.build_scheduler`.
-        clip_grad_norm: clip the global gradient norm to this value.
-        clip_grad_value: clip each gradient element to ``[-v, v]`` (applied first).
-        tbptt: truncate backpropagation to chunks of this many time steps (time-major data).
-        tbptt_update: ``"sequence"`` (one optimizer step per batch) or ``"chunk"`` (one per chunk).
-        limit_batches: train on at most this many batches per epoch (smoke tests).
-        limit_eval_batches: evaluate on at most this many batches.
-        eval_every: evaluate every this many epochs (and after the last).
-        checkpoint_every: also write a checkpoint every this many batches (0: at epoch ends only).
-        num_workers: ``DataLoader`` worker processes.
-        drop_last: drop the last training batch of an epoch when it is smaller than ``batch_size``.
-    """
-
-    epochs: int = 10
-    batch_size: int = 64
-    eval_batch_size: int | None = None
-    seed: int = 0
-    optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 1e-3})
-    schedule: dict = field(default_factory=lambda: {"name": "constant"})
-    clip_grad_norm: float | None = None
-    clip_grad_value: float | None = None
-    tbptt: int | None = None
-    tbptt_update: str = "sequence"
-    limit_batches: int | None = None
-    limit_eval_batches: int | None = None
-    eval_every: int = 1
-    checkpoint_every: int = 0
-    num_workers: int = 0
-    drop_last: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            _check_int(getattr(self, name), name, minimum=1)
-        for name in ("eval_batch_size", "tbptt", "limit_batches", "limit_eval_batches"):
-            if getattr(self, name) is not None:
-                _check_int(getattr(self, name), name, minimum=1)
-        for name in ("eval_every",):
-            _check_int(getattr(self, name), name, minimum=1)
-        for name in ("checkpoint_every", "num_workers", "seed"):
-            _check_int(getattr(self, name), name, minimum=0)
-        for name in ("clip_grad_norm", "clip_grad_value"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                          and value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be a positive number or null, got {value!r}")
-        if self.tbptt_update not in ("sequence", "chunk"):
-            raise ValueError(f"tbptt_update must be 'sequence' or 'chunk', got {self.tbptt_update!r}")
-        self.optimizer = dict(self.optimizer)
-        self.schedule = dict(self.schedule or {"name": "constant"})
-
-    @classmethod
-    def from_dict(cls, settings: Mapping[str, Any]) -> "TrainConfig":
-        """Build from a mapping; an unknown key raises ``ValueError`` listing the valid ones."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = [k for k in settings if k not in names]
-        if unknown:
-            raise ValueError(f"unknown training setting {', '.join(map(repr, unknown))}; valid: {', '.join(names)}")
-        return cls(**dict(settings))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _check_int(value: Any, name: str, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 class Callback:
@@ -348,7 +270,7 @@ class Trainer:
         a = self._acc
         loss = a["loss_sum"] / a["count"] if a["count"] else float("nan")
         acc = a["correct"] / a["scored"] if a["scored"] else float("nan")
-        rate, rate_hz = _rates(self.monitor)
+        rate, rate_hz = firing_rates(self.monitor)
         shown = f"{rate_hz:.1f} Hz" if rate_hz is not None else f"{rate:.3f}/step"
         return f"loss={loss:.4f}, acc={acc:.1%}, rate={shown}"
 
@@ -395,7 +317,7 @@ class Trainer:
         a["count"] += local
         a["correct"] += right
         a["scored"] += scored
-        a["samples"] += _batch_size(y, objective)
+        a["samples"] += batch_samples(y, objective)
 
     def _apply_update(self) -> None:
         cfg = self.config
@@ -420,7 +342,7 @@ class Trainer:
             with torch.no_grad():  # BatchNorm statistics: rank 0's, for evaluation and the checkpoint
                 for b in self.model.buffers():
                     torch.distributed.broadcast(b, 0)
-        rate, rate_hz = _rates(self.monitor)
+        rate, rate_hz = firing_rates(self.monitor)
         row: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "step": self.global_step,
@@ -469,7 +391,7 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything a new trainer needs to continue this run exactly (collective in data-parallel runs)."""
-        mine = {"rng": _rng_state(), "accumulators": dict(self._acc), "monitor": self.monitor.state_dict()}
+        mine = {"rng": rng_state(), "accumulators": dict(self._acc), "monitor": self.monitor.state_dict()}
         ranks = all_gather_objects(mine) if self.dist.active else [mine]
         return {
             "model": self.model.state_dict(),
@@ -517,7 +439,7 @@ class Trainer:
         else:
             mine = ranks[self.dist.rank]
         if mine is not None:
-            _set_rng_state(mine["rng"])
+            set_rng_state(mine["rng"])
             self._acc = {**_zero_acc(), **{k: float(v) for k, v in mine["accumulators"].items()}}
             self.monitor.load_state_dict(mine["monitor"])
 
@@ -542,135 +464,6 @@ class Trainer:
         log.info("resumed from %s: epoch %d, batch %d (step %d)", path, self.epoch + 1, self.batch,
                  self.global_step)
         return state
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, data: Dataset, objective: Objective | str = "mean_membrane", *,
-             batch_size: int = 256, collate_fn: Callable | None = None, device: str | torch.device = "cpu",
-             limit: int | None = None, monitor: SpikeMonitor | None = None, num_workers: int = 0) -> dict[str, Any]:
-    """Loss, accuracy and firing rates of ``model`` on ``data``, in eval mode, without gradients.
-
-    Args:
-        batch_size: samples per batch and process.
-        limit: evaluate at most this many batches.
-        monitor: a :class:`SpikeMonitor` of ``model`` to count with (e.g. one with
-            ``record=True``); a new one by default.
-
-    Returns ``{"loss", "accuracy", "rate" (spikes per neuron per step), "rate_hz",
-    "samples", "layers" (one LayerActivity per spiking layer)}``. In a data-parallel run
-    every process evaluates its share and the sums are combined, so all get the totals.
-    """
-    objective = objective if isinstance(objective, Objective) else objective_from_name(objective)
-    device = torch.device(device)
-    info = dist_info()
-    sampler = _EvalSampler(len(data), batch_size * info.world_size, info.rank, info.world_size, limit)
-    loader = DataLoader(data, batch_sampler=sampler, collate_fn=collate_fn, num_workers=num_workers,
-                        generator=torch.Generator(), pin_memory=device.type == "cuda")
-    monitor = monitor or SpikeMonitor(model)
-    was_training = model.training
-    model.eval()
-    sums = {"loss_sum": 0.0, "count": 0.0, "correct": 0.0, "scored": 0.0, "samples": 0.0}
-    try:
-        with monitor:
-            for x, y in loader:
-                x = x.to(device, non_blocking=True)
-                y = objective.prepare_target(y.to(device, non_blocking=True))
-                out, _ = run_model(model, x)
-                count = objective.count(y)
-                if count:
-                    sums["loss_sum"] += float(objective.loss(out, y)) * count
-                sums["count"] += count
-                right, scored = objective.correct(out, y)
-                sums["correct"] += right
-                sums["scored"] += scored
-                sums["samples"] += _batch_size(y, objective)
-    finally:
-        model.train(was_training)
-    if info.active:
-        keys = sorted(sums)
-        sums = dict(zip(keys, all_reduce_sum([sums[k] for k in keys], device)))
-        monitor.all_reduce()
-    rate, rate_hz = _rates(monitor)
-    return {
-        "loss": sums["loss_sum"] / sums["count"] if sums["count"] else None,
-        "accuracy": sums["correct"] / sums["scored"] if sums["scored"] else None,
-        "rate": rate,
-        "rate_hz": rate_hz,
-        "samples": int(sums["samples"]),
-        "layers": monitor.activity(),
-    }
-
-
-class _EvalSampler:
-    """Dataset order, batches of ``global_size`` split over processes; empty shares are skipped."""
-
-    def __init__(self, n: int, global_size: int, rank: int, world: int, limit: int | None) -> None:
-        self.n, self.size, self.rank, self.world, self.limit = n, global_size, rank, world, limit
-
-    def _batches(self) -> list[list[int]]:
-        out = []
-        for i, start in enumerate(range(0, self.n, self.size)):
-            if self.limit is not None and i >= self.limit:
-                break
-            share = torch.tensor_split(torch.arange(start, min(start + self.size, self.n)), self.world)[self.rank]
-            if share.numel():
-                out.append(share.tolist())
-        return out
-
-    def __iter__(self):
-        return iter(self._batches())
-
-    def __len__(self) -> int:
-        return len(self._batches())
-
-
-def _batch_size(y: Tensor, objective: Objective) -> int:
-    return int(y.shape[1] if objective.per_step else y.shape[0])
-
-
-def _rates(monitor: SpikeMonitor) -> tuple[float, float | None]:
-    """Spikes per neuron per step over all spiking layers, and in Hz when every layer has a ``dt``."""
-    spikes = neuron_steps = seconds = 0.0
-    has_dt = True
-    for row in monitor.activity():
-        spikes += row.spikes
-        neuron_steps += row.neurons * row.sample_steps
-        if row.dt is None:
-            has_dt = False
-        else:
-            seconds += row.neurons * row.sample_steps * row.dt
-    rate = spikes / neuron_steps if neuron_steps else 0.0
-    rate_hz = (spikes / seconds if seconds else 0.0) if has_dt else None
-    return rate, rate_hz
-
-
-def _rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
-    state = {
-        "torch": torch.get_rng_state(),
-        "python": _to_plain(random.getstate()),
-        "numpy": [np_state[0], [int(v) for v in np_state[1]], int(np_state[2]), int(np_state[3]),
-                  float(np_state[4])],
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: Mapping[str, Any]) -> None:
-    torch.set_rng_state(state["torch"].cpu())
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
-def _to_plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_to_plain(v) for v in value]
-    return value
 
 
 def _format_row(row: Mapping[str, Any]) -> str:
