@@ -92,3 +92,29 @@ def test_recipes_command_lists_and_prints():
     with contextlib.redirect_stdout(out):
         assert main(["recipes", "ecg-srnn", "--set", "train.epochs=5"]) == 0
     assert "burn_in: 10" in out.getvalue() and "epochs: 5" in out.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in available_recipes() if load_recipe(n)["model"]["name"] in ("scnn", "srnn")))
+def test_each_recipe_s_data_fits_its_model(name):
+    """One batch of the recipe's real data (the shared folder) runs through its model: the data's
+    features per step and the model's input size agree (psmnist-srnn once fed [784, 1] to a
+    4-input network)."""
+    import torch
+
+    from spikeforge.data import collate_for
+    from spikeforge.learning.rules import run_model
+    from spikeforge.recipes.build import build_datasets, build_model_from
+
+    from ..data._shared import SHARED_DATA, require
+
+    recipe = load_recipe(name, ["data.limit=2"])
+    folder = {"mnist": "mnist", "smnist": "mnist", "psmnist": "mnist", "ecg": "qtdb", "qtdb": "qtdb"}.get(
+        recipe["data"]["name"])
+    data_dir = require(SHARED_DATA / folder) if folder else None
+    train, _ = build_datasets(recipe, data_dir=data_dir, test=False)
+    model = build_model_from(recipe, train)
+    x, y = collate_for(train)([train[0], train[1]])
+    with torch.no_grad():
+        out, _ = run_model(model, x)
+    classes = getattr(train, "dataset", train).num_classes  # data.limit wraps it in a Subset
+    assert torch.isfinite(out).all() and out.shape[-1] == classes

@@ -55,6 +55,23 @@ def test_permuted_mode_uses_one_fixed_permutation():
     assert not torch.equal(other.permutation, perm)
 
 
+def test_window_slides_one_pixel_per_step_and_repeats_the_last_window():
+    x, _ = SequentialMNIST(Images(), mode="pixel", window=4)[0]
+    assert x.shape == (784, 4)
+    assert torch.equal(x[0], torch.tensor([0.0, 1.0, 2.0, 3.0])) and torch.equal(x[10], torch.arange(10.0, 14.0))
+    for t in (780, 781, 783):  # Yin et al.: the last steps read the final window
+        assert torch.equal(x[t], torch.arange(780.0, 784.0))
+    ds = SequentialMNIST(Images(), mode="pixel", permute=True, permutation_seed=3, window=2)
+    perm = ds.permutation.to(torch.float32)
+    xp, _ = ds[0]
+    assert ds.input_shape == (2,) and torch.equal(xp[5], perm[5:7])
+
+
+def test_binarize_thresholds_the_pixels():
+    x, _ = SequentialMNIST(Images(), mode="pixel", binarize=400.0)[0]
+    assert torch.equal(x[:, 0], (torch.arange(784) > 400).float())
+
+
 def test_permutation_leaves_the_global_generator_alone():
     torch.manual_seed(0)
     expected = torch.rand(3)
@@ -87,5 +104,11 @@ def test_errors():
         SequentialMNIST(Images(), mode="column")
     with pytest.raises(ValueError, match="permute=True needs mode='pixel'"):
         SequentialMNIST(Images(), mode="row", permute=True)
+    with pytest.raises(ValueError, match="window=4 needs mode='pixel'"):
+        SequentialMNIST(Images(), mode="row", window=4)
+    with pytest.raises(ValueError, match="window must be an integer from 1 to 784"):
+        SequentialMNIST(Images(), mode="pixel", window=0)
+    with pytest.raises(ValueError, match="binarize must be a number"):
+        SequentialMNIST(Images(), mode="pixel", binarize="0.1")
     with pytest.raises(ValueError, match=r"images of shape \[C, H, W\], got \(28, 28\)"):
         SequentialMNIST(Images(shape=(28, 28)))

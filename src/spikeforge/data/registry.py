@@ -11,8 +11,10 @@ name        data set                                options
 =========== ======================================= ==========================================
 digits      :class:`Digits` (sklearn, no files)     ``test_fraction``, ``split_seed``
 mnist       :class:`MNIST`                          ``download``, ``verify``
-smnist      :class:`SequentialMNIST` of MNIST       ``mode="row"|"pixel"``, ``download``, ``verify``
-psmnist     permuted pixel-by-pixel MNIST           ``permutation_seed``, ``download``, ``verify``
+smnist      :class:`SequentialMNIST` of MNIST       ``mode="row"|"pixel"``, ``window``,
+                                                    ``binarize``, ``download``, ``verify``
+psmnist     permuted pixel-by-pixel MNIST           ``permutation_seed``, ``window``,
+                                                    ``binarize``, ``download``, ``verify``
 qtdb, ecg   :class:`QTDB`                           ``unlabeled``
 tonic       :class:`TonicFrames` of a Tonic set     ``dataset`` (e.g. ``"NMNIST"``), ``n_time_bins``
                                                     or ``time_window``, ``start_time``,
@@ -57,15 +59,19 @@ def _mnist(train: bool, root: _Root, download: bool = False, verify: bool = True
     return MNIST(root, train=train, download=download, verify=verify)
 
 
-def _smnist(train: bool, root: _Root, mode: str = "row", download: bool = False, verify: bool = True) -> Dataset:
-    return SequentialMNIST(MNIST(root, train=train, download=download, verify=verify), mode=mode)
+def _smnist(train: bool, root: _Root, mode: str = "row", window: int = 1, binarize: float | None = None,
+            download: bool = False, verify: bool = True) -> Dataset:
+    images = MNIST(root, train=train, download=download, verify=verify)
+    return SequentialMNIST(images, mode=mode, window=window, binarize=binarize)
 
 
 def _psmnist(
-    train: bool, root: _Root, permutation_seed: int = 0, download: bool = False, verify: bool = True
+    train: bool, root: _Root, permutation_seed: int = 0, window: int = 1, binarize: float | None = None,
+    download: bool = False, verify: bool = True
 ) -> Dataset:
     images = MNIST(root, train=train, download=download, verify=verify)
-    return SequentialMNIST(images, mode="pixel", permute=True, permutation_seed=permutation_seed)
+    return SequentialMNIST(images, mode="pixel", permute=True, permutation_seed=permutation_seed, window=window,
+                           binarize=binarize)
 
 
 def _qtdb(train: bool, root: _Root, unlabeled: int = 0) -> Dataset:

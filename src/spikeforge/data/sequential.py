@@ -8,7 +8,12 @@ recurrent networks of rectified linear units", arXiv:1504.00941):
 - ``mode="pixel"``: 784 steps of one pixel, ``x [784, 1]`` (S-MNIST);
 - ``permute=True`` (pixel mode): the 784 pixels in a fixed random order (PS-MNIST),
   the same order for every image, drawn from ``torch.Generator().manual_seed(permutation_seed)``,
-  so training and test sets built with the same seed share it.
+  so training and test sets built with the same seed share it;
+- ``window=k`` (pixel mode): step ``t`` sees the ``k`` pixels ``p[min(t, N-k) : min(t, N-k) + k]``
+  of the (permuted) sequence of ``N`` pixels, a sliding window with stride 1 whose last
+  ``k`` steps repeat the final window (Yin, Corradi & Bohté 2021 read (PS-)MNIST through a
+  window of 4 pixels this way: ``x [784, 4]``);
+- ``binarize=θ``: pixels above ``θ`` become 1, the others 0 (Yin et al.: ``θ = 0.1`` on [0, 1]).
 
 :class:`SequentialMNIST` wraps any image dataset whose items are
 ``(image [C, H, W], label)`` (here usually :class:`~spikeforge.data.MNIST`; the 8x8
@@ -17,8 +22,9 @@ recurrent networks of rectified linear units", arXiv:1504.00941):
 sequence. Items are time-first ``[T, F]``; batch them with
 :func:`~spikeforge.data.collate_time_major` to get ``[T, B, F]``.
 
-Errors: an unknown ``mode``, ``permute=True`` with ``mode="row"``, or a wrapped item that
-is not a ``[C, H, W]`` tensor raise ``ValueError``.
+Errors: an unknown ``mode``, ``permute=True`` or ``window > 1`` with ``mode="row"``, a
+window that is not an integer from 1 to the pixel count, or a wrapped item that is not a
+``[C, H, W]`` tensor raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class SequentialMNIST(Dataset):
         mode: ``"row"`` (one row per step) or ``"pixel"`` (one pixel per step).
         permute: shuffle the pixels with a fixed permutation (needs ``mode="pixel"``).
         permutation_seed: seed of that permutation; keep it equal for train and test.
+        window: pixels seen per step (``mode="pixel"``), a sliding window of stride 1.
+        binarize: threshold above which a pixel becomes 1 (``None``: keep the values).
 
     Examples:
         >>> psmnist = SequentialMNIST(MNIST(root), mode="pixel", permute=True)  # doctest: +SKIP
@@ -56,7 +64,8 @@ class SequentialMNIST(Dataset):
     per_step_labels = False
 
     def __init__(
-        self, images: Dataset, mode: str = "row", *, permute: bool = False, permutation_seed: int = 0
+        self, images: Dataset, mode: str = "row", *, permute: bool = False, permutation_seed: int = 0,
+        window: int = 1, binarize: float | None = None,
     ) -> None:
         if mode not in SEQUENCE_MODES:
             raise ValueError(f"mode must be one of {SEQUENCE_MODES}, got {mode!r}")
@@ -64,15 +73,25 @@ class SequentialMNIST(Dataset):
             raise ValueError(
                 "permute=True needs mode='pixel' (permuted sequential MNIST feeds one pixel per step)"
             )
+        if window != 1 and mode != "pixel":
+            raise ValueError(f"window={window!r} needs mode='pixel' (a window of pixels per step)")
         self.images = images
         self.mode = mode
         self.permute = bool(permute)
         self.permutation_seed = int(permutation_seed)
         c, h, w = self._image_shape()
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= h * w:
+            raise ValueError(f"window must be an integer from 1 to {h * w} (the pixels per image), got {window!r}")
+        if binarize is not None and (isinstance(binarize, bool) or not isinstance(binarize, (int, float))):
+            raise ValueError(f"binarize must be a number (the pixel threshold) or None, got {binarize!r}")
+        self.window = window
+        self.binarize = None if binarize is None else float(binarize)
         self.num_steps = h if mode == "row" else h * w
-        self.input_shape = (w * c,) if mode == "row" else (c,)
+        self.input_shape = (w * c,) if mode == "row" else (c * window,)
         self.num_classes = getattr(images, "num_classes", None)
         self.permutation = pixel_permutation(h * w, self.permutation_seed) if self.permute else None
+        starts = torch.arange(h * w).clamp(max=h * w - window)
+        self._window_index = starts[:, None] + torch.arange(window) if window > 1 else None
 
     def _image_shape(self) -> tuple[int, int, int]:
         shape = getattr(self.images, "input_shape", None)
@@ -91,16 +110,20 @@ class SequentialMNIST(Dataset):
             got = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
             raise ValueError(f"SequentialMNIST needs image tensors [C, H, W], got {got}")
         c, h, w = image.shape
+        if self.binarize is not None:
+            image = (image > self.binarize).to(image.dtype)
         pixels = image.permute(1, 2, 0)  # [H, W, C]: each step's features channel-last
         if self.mode == "row":
             return pixels.reshape(h, w * c), label
         x = pixels.reshape(h * w, c)
         if self.permutation is not None:
             x = x[self.permutation]
+        if self._window_index is not None:
+            x = x[self._window_index].reshape(h * w, self.window * c)  # [N, k, C] -> [N, k*C]
         return x, label
 
     def __repr__(self) -> str:
         return (
-            f"SequentialMNIST(mode={self.mode!r}, permute={self.permute}, "
-            f"T={self.num_steps}, n={len(self)})"
+            f"SequentialMNIST(mode={self.mode!r}, permute={self.permute}, window={self.window}, "
+            f"binarize={self.binarize}, T={self.num_steps}, n={len(self)})"
         )
