@@ -90,8 +90,9 @@ class SequentialMNIST(Dataset):
         self.input_shape = (w * c,) if mode == "row" else (c * window,)
         self.num_classes = getattr(images, "num_classes", None)
         self.permutation = pixel_permutation(h * w, self.permutation_seed) if self.permute else None
-        starts = torch.arange(h * w).clamp(max=h * w - window)
-        self._window_index = starts[:, None] + torch.arange(window) if window > 1 else None
+        self._window_index = None  # [N, k]: the pixels step t reads
+        if window > 1:
+            self._window_index = torch.arange(h * w).clamp(max=h * w - window)[:, None] + torch.arange(window)
 
     def _image_shape(self) -> tuple[int, int, int]:
         shape = getattr(self.images, "input_shape", None)

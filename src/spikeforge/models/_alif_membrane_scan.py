@@ -82,7 +82,8 @@ class _ALIFMembraneScan(torch.autograd.Function):
         d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev = ctx.saved_tensors
         threshold = v_th + beta * b_prev
         # the membranes before each step, derived instead of stored: v_t = u_t - s_t (theta_t - V_reset)
-        v_after = u_all - s_all * (threshold - v_reset)
+        drop = threshold - v_reset  # what a spike subtracts, every step at once
+        v_after = u_all - s_all * drop
         v_prev = torch.cat([v0.expand_as(u_all[0]).unsqueeze(0), v_after[:-1]])
         psi = ctx.surrogate.derivative(u_all - threshold)
         g_u = torch.zeros_like(u_all) if g_u is None else g_u
@@ -92,11 +93,11 @@ class _ALIFMembraneScan(torch.autograd.Function):
         dth_all = torch.empty_like(u_all)
         db_all = torch.empty_like(u_all)
         dv_all = torch.empty_like(u_all)
-        keep = 1 - rho
+        keep, detach = 1 - rho, ctx.detach
         for t in range(u_all.shape[0] - 1, -1, -1):
             db_all[t] = db
             dv_all[t] = dv
-            ds = keep * db if ctx.detach else keep * db - (threshold[t] - v_reset) * dv
+            ds = keep * db if detach else keep * db - drop[t] * dv
             du = g_u[t] + dv + psi[t] * ds
             dth = -(s_all[t] * dv + psi[t] * ds)
             du_all[t] = du
