@@ -60,3 +60,21 @@ def test_state_round_trip_and_non_spiking_models():
     assert SpikeMonitor(snn.LI(3)).activity() == [] and SpikeMonitor(nn.Linear(2, 2)).mean_rate() == 0.0
     with pytest.raises(ValueError, match="monitor state holds layers"):
         SpikeMonitor(snn.LIF(2)).load_state_dict(monitor.state_dict())
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])  # the hand-written scan, the reference loop
+def test_the_adaptive_membrane_readout_reports_its_spikes(reset):
+    from spikeforge.models._readout import ALIFMembrane
+
+    torch.manual_seed(1)
+    readout = ALIFMembrane(4, beta=1.8, v_threshold=0.2, r=2.0, reset=reset)
+    net = snn.Sequential(nn.Linear(3, 4), readout)
+    assert [(n, type(m).__name__) for n, m in spiking_layers(net)] == [("1", "ALIFMembrane")]
+    x = torch.rand(30, 5, 3)
+    with SpikeMonitor(net, record=True) as monitor, torch.no_grad():
+        net(x)
+    expected, _ = readout.neuron.record(net[0](x))  # the same neurons run step by step
+    (row,) = monitor.activity()
+    assert expected.sum() > 0 and row.spikes == expected.sum().item()
+    assert row.neurons == 4 and row.sample_steps == 30 * 5 and row.dt == 1e-3
+    assert torch.equal(monitor.records["1"][0], expected)

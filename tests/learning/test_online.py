@@ -96,8 +96,9 @@ def test_updates_every_k_steps_through_the_trainer():
                               "optimizer": {"name": "sgd", "lr": 0.5}})
     trainer.optimizer.register_step_post_hook(lambda *a: steps.append(1))
     data_set.x = data_set.x.to(DT)
-    trainer.fit()
+    (row,) = trainer.fit()
     assert len(steps) == 3  # T / k optimizer steps for the one batch
+    assert row["train_rate"] is None and row["train_rate_hz"] is None  # the rule runs the neurons itself: unknown
     opt = torch.optim.SGD(ref.parameters(), lr=0.5)
     order = list(trainer._train_sampler(0))[0]
     x, y = collate_time_major([data_set[i] for i in order])

@@ -195,7 +195,10 @@ class _EpochPrinter(Callback):
         if row.get("test_accuracy") is not None:
             parts.append(f"test {row['test_accuracy']:.2%}")
         rate = row.get("train_rate_hz")
-        parts.append(f"rate {rate:.1f} Hz" if rate is not None else f"rate {row['train_rate']:.4f}/step")
+        if rate is not None:
+            parts.append(f"rate {rate:.1f} Hz")
+        elif row.get("train_rate") is not None:
+            parts.append(f"rate {row['train_rate']:.4f}/step")
         parts.append(f"lr {row['lr']:.2e}")
         parts.append(f"{row['epoch_time_s']:.1f} s")
         print("  ".join(parts), flush=True)

@@ -2,9 +2,10 @@
 
 :class:`SpikeMonitor` finds the layers that emit spikes (the spiking neuron modules of
 :mod:`spikeforge.nn`, ``LIF``/``ALIF``/``IF``/``CubaLIF`` cells and sequences, and the
-recurrent layers ``RecurrentLIF``/``RecurrentALIF``; not the non-spiking ``LI``
-readout), hooks their ``forward`` and adds up what they emit, without touching the
-computation (the hooks read detached outputs). The trainer uses it for the firing rate
+recurrent layers ``RecurrentLIF``/``RecurrentALIF``, and any module with an
+``emitted_spikes(output)`` method, such as the adaptive membrane readout of the ECG
+network; not the non-spiking ``LI`` readout), hooks their ``forward`` and adds up what
+they emit, without touching the computation (the hooks read detached outputs). The trainer uses it for the firing rate
 in its progress bar and metrics; the per-layer figures (:class:`LayerActivity`) are
 meant for anything that reports on activity, such as energy estimates.
 
@@ -24,8 +25,8 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor, nn
 
-from ..nn import NeuronModule, NeuronSequence
-from ..nn.recurrent import _RecurrentBase, _RecurrentSequence
+from ..nn import NeuronModule
+from ..nn.recurrent import _RecurrentBase
 
 __all__ = ["LayerActivity", "SpikeMonitor", "spiking_layers"]
 
@@ -79,15 +80,16 @@ class LayerActivity:
 def spiking_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``(name, module)`` pairs of ``model`` that emit spikes, outermost first.
 
-    A spiking neuron module counts unless it sits inside a recurrent layer (which
-    reports its neurons' spikes itself); the non-spiking ``LI`` readout does not count.
+    A spiking neuron module counts unless it sits inside a recurrent layer or a module
+    with an ``emitted_spikes(output)`` method (which report their neurons' spikes
+    themselves); the non-spiking ``LI`` readout does not count.
     """
     found: list[tuple[str, nn.Module]] = []
     covered: list[str] = []
     for name, module in model.named_modules():
         if any(name.startswith(prefix + ".") for prefix in covered):
             continue
-        if isinstance(module, _RecurrentBase):
+        if isinstance(module, _RecurrentBase) or callable(getattr(module, "emitted_spikes", None)):
             found.append((name, module))
             covered.append(name)
         elif isinstance(module, NeuronModule) and module.model.spiking:
@@ -96,7 +98,7 @@ def spiking_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _layer_dt(module: nn.Module) -> float | None:
-    neuron = module.neuron if isinstance(module, _RecurrentBase) else module
+    neuron = getattr(module, "neuron", module)
     try:
         return float(neuron.dt)
     except (AttributeError, KeyError, TypeError):
@@ -152,11 +154,17 @@ class SpikeMonitor:
         self.detach()
 
     def _hook(self, name: str, module: nn.Module):
-        sequence = isinstance(module, (NeuronSequence, _RecurrentSequence))
+        sequence = bool(getattr(module, "time_major", False))  # [T, B, ...] outputs (sequences), else [B, ...]
+        reported = getattr(module, "emitted_spikes", None)
         counter = self._counters[name]
 
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            spikes = output[0] if isinstance(output, tuple) else output
+            if callable(reported):
+                spikes = reported(output)
+                if spikes is None:
+                    return
+            else:
+                spikes = output[0] if isinstance(output, tuple) else output
             spikes = spikes.detach()
             lead = 2 if sequence else 1
             per_neuron = spikes.sum(dim=tuple(range(lead)), dtype=torch.float64)
@@ -192,6 +200,15 @@ class SpikeMonitor:
                 counts=counts,
             ))
         return rows
+
+    @property
+    def observed(self) -> bool:
+        """Whether any spiking layer's ``forward`` ran since the last :meth:`reset`.
+
+        Rules that run the neurons with their own code (e-prop, OSTL) call no layer's
+        ``forward`` during training; their training rate is unknown, not zero.
+        """
+        return any(c.sample_steps > 0 for c in self._counters.values())
 
     def total_spikes(self) -> float:
         """Spikes of all layers together."""

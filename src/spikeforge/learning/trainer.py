@@ -271,7 +271,10 @@ class Trainer:
         loss = a["loss_sum"] / a["count"] if a["count"] else float("nan")
         acc = a["correct"] / a["scored"] if a["scored"] else float("nan")
         rate, rate_hz = firing_rates(self.monitor)
-        shown = f"{rate_hz:.1f} Hz" if rate_hz is not None else f"{rate:.3f}/step"
+        if not self.monitor.observed:  # the rule ran the neurons itself
+            shown = "-"
+        else:
+            shown = f"{rate_hz:.1f} Hz" if rate_hz is not None else f"{rate:.3f}/step"
         return f"loss={loss:.4f}, acc={acc:.1%}, rate={shown}"
 
     # -- one batch -----------------------------------------------------------------------------
@@ -342,7 +345,7 @@ class Trainer:
             with torch.no_grad():  # BatchNorm statistics: rank 0's, for evaluation and the checkpoint
                 for b in self.model.buffers():
                     torch.distributed.broadcast(b, 0)
-        rate, rate_hz = firing_rates(self.monitor)
+        rate, rate_hz = firing_rates(self.monitor) if self.monitor.observed else (None, None)
         row: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "step": self.global_step,

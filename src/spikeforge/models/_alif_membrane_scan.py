@@ -59,7 +59,7 @@ def _sum_to(grad: Tensor, like: Tensor) -> Tensor:
 class _ALIFMembraneScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, c: Tensor, d: Tensor, rho: Tensor, v_th: Tensor, beta: Tensor, v_reset: Tensor,
-                v0: Tensor, b0: Tensor, surrogate: Surrogate, detach: bool) -> tuple[Tensor, Tensor, Tensor]:
+                v0: Tensor, b0: Tensor, surrogate: Surrogate, detach: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         T = c.shape[0]
         u_all = torch.empty_like(c)
         s_all = torch.empty_like(c)
@@ -75,10 +75,11 @@ class _ALIFMembraneScan(torch.autograd.Function):
             b = torch.addcmul(rho * b, keep, s)
         ctx.surrogate, ctx.detach = surrogate, detach
         ctx.save_for_backward(d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev)
-        return u_all, v, b
+        ctx.mark_non_differentiable(s_all)
+        return u_all, v, b, s_all
 
     @staticmethod
-    def backward(ctx: Any, g_u: Tensor, g_v: Tensor | None, g_b: Tensor | None) -> tuple:
+    def backward(ctx: Any, g_u: Tensor, g_v: Tensor | None, g_b: Tensor | None, _g_s: Any) -> tuple:
         d, rho, v_th, beta, v_reset, v0, b0, u_all, s_all, b_prev = ctx.saved_tensors
         threshold = v_th + beta * b_prev
         # the membranes before each step, derived instead of stored: v_t = u_t - s_t (theta_t - V_reset)
@@ -121,8 +122,11 @@ class _ALIFMembraneScan(torch.autograd.Function):
 
 def alif_membrane_scan(c: Tensor, d: Tensor, rho: Tensor, v_th: Tensor, beta: Tensor, v_reset: Tensor,
                        v0: Tensor, b0: Tensor, surrogate: Surrogate, detach: bool = True
-                       ) -> tuple[Tensor, Tensor, Tensor]:
-    """The membranes ``u [T, B, ...]`` and the final ``(v, b)`` of the recurrence above.
+                       ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The membranes ``u [T, B, ...]``, the final ``(v, b)`` and the spikes ``s [T, B, ...]`` of the recurrence above.
+
+    The spikes carry no gradient (the loss reaches them through ``u``); they are returned for
+    counting (:class:`~spikeforge.learning.monitor.SpikeMonitor`).
 
     Every coefficient broadcasts against one step ``c[t]``; gradients flow to all tensors.
     ``detach``: the reset's spike carries no gradient (the default of every neuron).

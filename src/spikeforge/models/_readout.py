@@ -42,6 +42,10 @@ class ALIFMembrane(StatefulModule):
 
     Shape:
         input ``[T, B, size]``, output ``[T, B, size]``; the state is an ``ALIFState``.
+
+    The neurons' spikes of the last call (detached, ``[T, B, size]``) are kept in
+    :attr:`last_spikes`; :class:`~spikeforge.learning.monitor.SpikeMonitor` counts them
+    through :meth:`emitted_spikes`.
     """
 
     time_major = True
@@ -49,10 +53,17 @@ class ALIFMembrane(StatefulModule):
     def __init__(self, size: int, **neuron_kwargs: Any) -> None:
         super().__init__()
         self.neuron = snn.ALIF(size, **neuron_kwargs)
+        self.size = self.neuron.size
+        self.last_spikes: Tensor | None = None
+
+    def emitted_spikes(self, _output: Any) -> Tensor | None:
+        """The spikes of the call that returned ``_output`` (they are not part of the output itself)."""
+        return self.last_spikes
 
     def forward(self, x: Tensor, state: ALIFState | None = None) -> tuple[Tensor, ALIFState]:
         p = self.neuron.neuron_parameters()
         if x.shape[0] == 0:
+            self.last_spikes = x.new_zeros(x.shape).detach()
             return self.neuron(x, state)
         if state is None:
             state = self.neuron.model.init_state(x.new_zeros(x.shape[1:]), p)
@@ -68,14 +79,16 @@ class ALIFMembrane(StatefulModule):
     def _scan(self, x: Tensor, state: ALIFState, p: Any) -> tuple[Tensor, ALIFState]:
         d, rho = self.neuron.model.coefficients(p)
         c = (1 - d) * (p.r * x + p.v_leak)
-        u, v, b = alif_membrane_scan(c, d, rho, p.v_threshold, p.beta, p.v_reset, state.v, state.b, p.surrogate,
-                                     p.detach_reset)
+        u, v, b, spikes = alif_membrane_scan(c, d, rho, p.v_threshold, p.beta, p.v_reset, state.v, state.b,
+                                             p.surrogate, p.detach_reset)
+        self.last_spikes = spikes
         return u, ALIFState(v, b, torch.zeros_like(v))
 
     def reference(self, x: Tensor, state: ALIFState, p: Any = None) -> tuple[Tensor, ALIFState]:
         """The same output through :meth:`spikeforge.nn.ALIF.record` and autograd (any reset, refractory period)."""
         p = self.neuron.neuron_parameters() if p is None else p
-        _, trace = self.neuron.record(x, state)
+        spikes, trace = self.neuron.record(x, state)
+        self.last_spikes = spikes.detach()
         d, _ = self.neuron.model.coefficients(p)
         v_prev = torch.cat([state.v.unsqueeze(0), trace.v[:-1]])
         u = p.v_leak + d * (v_prev - p.v_leak) + (1 - d) * p.r * x
