@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from ..nn import NeuronModule
 from ..nn.recurrent import _RecurrentBase
 
-__all__ = ["LayerActivity", "SpikeMonitor", "spiking_layers"]
+__all__ = ["LayerActivity", "SpikeMonitor", "spiking_layers", "spikes_are_its_output"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,12 @@ def spiking_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         elif isinstance(module, NeuronModule) and module.model.spiking:
             found.append((name, module))
     return found
+
+
+def spikes_are_its_output(module: nn.Module) -> bool:
+    """Whether a spiking layer's output is its spikes (not so for a module with
+    ``emitted_spikes``, such as the membrane readout: its spikes only reset its neurons)."""
+    return not callable(getattr(module, "emitted_spikes", None))
 
 
 def _layer_dt(module: nn.Module) -> float | None:

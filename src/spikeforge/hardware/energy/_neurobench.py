@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ...learning.monitor import spiking_layers
+from ...learning.monitor import spikes_are_its_output, spiking_layers
 
 __all__ = ["neurobench_metrics"]
 
@@ -28,7 +28,7 @@ def neurobench_metrics(model: nn.Module, x: Tensor, samples: int) -> dict[str, A
     from neurobench.models import TorchModel
 
     wrapped = TorchModel(model)
-    for cls in {type(m) for _, m in spiking_layers(model)}:
+    for cls in {type(m) for _, m in spiking_layers(model) if spikes_are_its_output(m)}:
         wrapped.add_activation_module(cls)
     wrapped.register_hooks()
     try:

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ...learning.monitor import spikes_are_its_output
 from ...learning.rules import run_model
 from ...nn import NeuronModule
 from ...nn.recurrent import _RecurrentBase
@@ -196,7 +197,7 @@ def measure_activity(model: nn.Module, inputs: Tensor | Iterable[Any], *, time_m
         module = modules[name]
         a = activity.get(name)
         spiking = a is not None and a.sample_steps > 0
-        if spiking:
+        if spiking and spikes_are_its_output(module):  # the activations the next layer receives
             zeros += a.neurons * a.sample_steps - a.spikes
             total += a.neurons * a.sample_steps
         own = module.neuron if isinstance(module, _RecurrentBase) else module
