@@ -272,7 +272,8 @@ def test_download_failure_says_network_and_how_to_fix(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "payload, reason",
-    [(gzip.compress(b"not mnist"), "sha256"), (b"<html>moved</html>", "not a valid gzip stream")],
+    [(gzip.compress(b"not mnist", mtime=0), "sha256"), (b"<html>moved</html>", "not a valid gzip stream")],
+    ids=["gzip-of-the-wrong-file", "html-page"],  # stable ids: every pytest-xdist worker must collect the same tests
 )
 def test_download_with_only_bad_mirrors_says_why(tmp_path, monkeypatch, payload, reason):
     monkeypatch.setattr(_download, "fetch_url", lambda url, timeout=30.0: payload)
