@@ -39,6 +39,31 @@ def test_hoisting_the_first_convolution_gives_the_same_spikes_and_gradients():
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
 
 
+@pytest.mark.parametrize("backend", ["torch", "cpu"])
+def test_the_channels_last_layout_gives_the_same_spikes_and_gradients(backend):
+    if backend == "cpu":
+        pytest.importorskip("numba")
+    torch.manual_seed(1)
+    nets = [training.TutorialSCNN(4, backend=backend, channels_last=layout) for layout in (True, False)]
+    with torch.no_grad():
+        for p in nets[0].parameters():
+            p.mul_(3.0)
+    nets[1].load_state_dict(nets[0].state_dict())
+    assert nets[0].body[1].weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.rand(3, 1, 28, 28) * 4
+    outs = []
+    for net in nets:
+        out = net(images)
+        (out * torch.arange(10.0)).sum().backward()
+        outs.append(out)
+    assert outs[0].sum() > 0, "the test needs output spikes to compare"
+    torch.testing.assert_close(outs[0], outs[1])
+    for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
+        assert a.grad is not None and a.grad.abs().sum() > 0, name
+        scale = float(b.grad.abs().max())
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+
+
 def test_the_neuron_is_snntorchs_tutorial_update():
     """U_t = 0.5 U_{t-1} + I_t - S_{t-1}: a constant current of 0.6 spikes at steps 3 and 6."""
     lif = training._spikeforge_lif("torch")

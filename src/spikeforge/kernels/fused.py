@@ -91,7 +91,10 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
         check_finite(x, "input")
     steps, batch, shape = x.shape[0], x.shape[1], tuple(x.shape[2:])
     n = math.prod(shape)
-    flat = lambda t: t.expand(batch, *shape).reshape(batch, n).contiguous()  # noqa: E731
+    channels_last = _is_channels_last(x)
+    if channels_last:  # walk the neurons in memory order, [H, W, C]: no copy in, none out
+        x = x.permute(0, 1, 3, 4, 2)
+    flat = lambda t: _in_memory_order(t.expand(batch, *shape), channels_last).reshape(batch, n).contiguous()  # noqa: E731
     if state is None:
         state = model.init_state(x.new_zeros((batch, *shape)), p)
     zeros = x.new_zeros((batch, n))
@@ -100,6 +103,8 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
     b0 = flat(state.b) if model.name == "alif" else zeros
     r0 = flat(state.refrac)
     coef = cached_coefficients(model, p, x, shape)
+    if channels_last:
+        coef = _in_memory_order(coef.reshape(-1, *shape), True).reshape(coef.shape)
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, v0, i0, b0, coef))
     save = int(needs_grad and not recompute)
     out, v, i, b, r, *_ = ops.forward(
@@ -110,10 +115,31 @@ def fused_sequence(model: NeuronModel, x: Tensor, state: Any, p: Any, backend: s
     )
     if p.refractory_steps == 0 and not _all_finite(v, i if model.name == "cuba_lif" else None):
         check_finite(x, "input")  # raises if x is to blame; otherwise the state overflowed, as it would in the reference
-    unflat = lambda t: t.reshape(batch, *shape)  # noqa: E731
+    if channels_last:
+        c, h, w = shape
+        unflat = lambda t: t.reshape(batch, h, w, c).permute(0, 3, 1, 2)  # noqa: E731
+        out = out.reshape(steps, batch, h, w, c).permute(0, 1, 4, 2, 3)
+    else:
+        unflat = lambda t: t.reshape(batch, *shape)  # noqa: E731
+        out = out.reshape(x.shape)
     fields = {"v": unflat(v), "i": unflat(i), "b": unflat(b), "refrac": unflat(r)}
     new_state = model.state(**{name: fields[name] for name in model.state._fields})
-    return out.reshape(x.shape), new_state
+    return out, new_state
+
+
+def _is_channels_last(x: Tensor) -> bool:
+    """Whether ``x [T, B, C, H, W]`` lies in memory as ``[T, B, H, W, C]`` (what a
+    channels-last convolution hands over): the neurons are then walked in that order,
+    and the spikes come back in the same layout, so neither side pays a copy."""
+    if x.dim() != 5 or x.shape[0] == 0 or x.shape[2] == 1:
+        return False
+    step = x[0]  # one step; the steps may also be one image broadcast over time (stride 0)
+    return not step.is_contiguous() and step.permute(0, 2, 3, 1).is_contiguous()
+
+
+def _in_memory_order(t: Tensor, channels_last: bool) -> Tensor:
+    """``t [..., C, H, W]`` as ``[..., H, W, C]`` when the input is channels-last."""
+    return t.movedim(-3, -1) if channels_last else t
 
 
 def _all_finite(*tensors: Tensor | None) -> bool:

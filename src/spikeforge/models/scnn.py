@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from .. import nn as snn
@@ -81,6 +82,11 @@ class SCNN(ZooModel):
         learn_tau_mem, learn_v_threshold: learn one value of that parameter per layer.
         readout_tau_mem: time constant of the readout neurons, in seconds.
         backend: who runs the LIF time loops (``"auto"``, ``"torch"``, ``"cpu"``, ``"triton"``).
+        channels_last: keep the convolutions' weights, and so their outputs, in the
+            ``[N, H, W, C]`` memory layout (``torch.channels_last``), which oneDNN's CPU
+            convolutions run about twice as fast; the fused LIF kernels walk their
+            neurons in that order, so no layer copies between layouts. The values are the
+            same either way (up to the convolutions' float rounding).
 
     Shape:
         input ``[B, C, H, W]`` (encoded over ``num_steps``) or ``[T, B, C, H, W]``;
@@ -126,6 +132,7 @@ class SCNN(ZooModel):
         dt: float = 1e-3,
         method: str = "exp",
         backend: str = "auto",
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         self._record_config(locals())
@@ -173,6 +180,8 @@ class SCNN(ZooModel):
         else:
             layers.append(snn.LIF(**neuron))
         self.net = snn.Sequential(*(m for m in layers if not (isinstance(m, nn.Dropout) and m.p == 0)))
+        if channels_last:  # oneDNN's convolutions run about twice as fast on [N, H, W, C] memory
+            self.net.to(memory_format=torch.channels_last)
 
     def encode(self, x: Tensor) -> Tensor:
         """Images ``[B, C, H, W]`` as ``[num_steps, B, C, H, W]``; a ``[T, B, C, H, W]`` input unchanged."""
