@@ -23,20 +23,26 @@ def _twin_nets(num_steps: int = 4):
 
 def test_hoisting_the_first_convolution_gives_the_same_spikes_and_gradients():
     hoisted, repeated = _twin_nets()
-    images = torch.rand(3, 1, 28, 28) * 4  # strong input, so every layer spikes
+    out = _assert_same_spikes_and_gradients(hoisted, repeated)
+    assert out.shape == (4, 3, 10)
+
+
+def _assert_same_spikes_and_gradients(first, second):
+    """Both nets see the same strong images (every layer spikes); the output spikes are
+    equal and so is every parameter's gradient, up to float32 summation order."""
+    images = torch.rand(3, 1, 28, 28) * 4
     outs = []
-    for net in (hoisted, repeated):
+    for net in (first, second):
         out = net(images)
         (out * torch.arange(10.0)).sum().backward()
         outs.append(out)
-    assert outs[0].shape == (4, 3, 10)
     assert outs[0].sum() > 0, "the test needs output spikes to compare"
     torch.testing.assert_close(outs[0], outs[1])
-    for (name, a), (_, b) in zip(hoisted.named_parameters(), repeated.named_parameters()):
+    for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
         assert a.grad is not None and a.grad.abs().sum() > 0, name
-        # float32: the hoisted path sums the T steps' gradients in another order
         scale = float(b.grad.abs().max())
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+    return outs[0]
 
 
 @pytest.mark.parametrize("backend", ["torch", "cpu"])
@@ -50,18 +56,7 @@ def test_the_channels_last_layout_gives_the_same_spikes_and_gradients(backend):
             p.mul_(3.0)
     nets[1].load_state_dict(nets[0].state_dict())
     assert nets[0].body[1].weight.is_contiguous(memory_format=torch.channels_last)
-    images = torch.rand(3, 1, 28, 28) * 4
-    outs = []
-    for net in nets:
-        out = net(images)
-        (out * torch.arange(10.0)).sum().backward()
-        outs.append(out)
-    assert outs[0].sum() > 0, "the test needs output spikes to compare"
-    torch.testing.assert_close(outs[0], outs[1])
-    for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
-        assert a.grad is not None and a.grad.abs().sum() > 0, name
-        scale = float(b.grad.abs().max())
-        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+    _assert_same_spikes_and_gradients(*nets)
 
 
 def test_the_neuron_is_snntorchs_tutorial_update():
