@@ -307,3 +307,22 @@ def test_op_gradients_match_finite_differences():
         return v, b
 
     torch.autograd.gradcheck(final_state, (x, w, z0, v0, b0, coef))
+
+
+@pytest.mark.parametrize("density", [1.0, 0.1, 0.0])
+@pytest.mark.parametrize("rows, hidden", [(1, 7), (3, 5), (4, 16), (5, 33), (8, 64), (9, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_backward_product_is_w_transposed_times_the_gradient(density, rows, hidden, dtype):
+    """``gz = gc W`` (each row ``W^T gc[r]``) on both of its paths: dense register blocks (four
+    rows by two columns, every tail of rows and columns) and the zero-skipping one."""
+    import numpy as np
+
+    from spikeforge.kernels.cpu.recurrent import _transposed_product
+
+    rng = np.random.default_rng(rows * 100 + hidden)
+    w = rng.standard_normal((hidden, hidden)).astype(dtype)
+    gc = (rng.standard_normal((rows, hidden)) * (rng.random((rows, hidden)) < density)).astype(dtype)
+    gz = np.full((rows, hidden), np.nan, dtype=dtype)
+    _transposed_product(w, np.ascontiguousarray(w.T), gc, gz)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(gz, gc.astype(np.float64) @ w.astype(np.float64), rtol=tol, atol=tol)
