@@ -317,12 +317,12 @@ def test_the_backward_product_is_w_transposed_times_the_gradient(density, rows, 
     rows by two columns, every tail of rows and columns) and the zero-skipping one."""
     import numpy as np
 
-    from spikeforge.kernels.cpu.recurrent import _transposed_product
+    from spikeforge.kernels.cpu.recurrent_product import transposed_product
 
     rng = np.random.default_rng(rows * 100 + hidden)
     w = rng.standard_normal((hidden, hidden)).astype(dtype)
     gc = (rng.standard_normal((rows, hidden)) * (rng.random((rows, hidden)) < density)).astype(dtype)
     gz = np.full((rows, hidden), np.nan, dtype=dtype)
-    _transposed_product(w, np.ascontiguousarray(w.T), gc, gz)
+    transposed_product(w, np.ascontiguousarray(w.T), gc, gz)
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(gz, gc.astype(np.float64) @ w.astype(np.float64), rtol=tol, atol=tol)
