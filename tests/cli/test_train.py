@@ -59,6 +59,19 @@ def test_eval_reads_the_checkpoint(trained):
     assert f"test accuracy {expected:.2%}" in out and "on 64 samples" in out and "net.4" in out
 
 
+def test_a_run_with_a_weight_average_is_evaluated_and_reported_with_it(tmp_path):
+    code, out, err = run("train", "--out", str(tmp_path), "--device", "cpu", *TINY,
+                         "--set", "train.weight_average=0.8", "--no-report")
+    assert code == 0, err
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert "averaged_model" in state
+    final = state["metrics"][-1]
+    assert f"test accuracy {final['test_accuracy']:.2%}" in out  # the end-of-run line uses the average too
+    code, out, err = run("eval", str(tmp_path / "checkpoint.pt"), "--device", "cpu")
+    assert code == 0, err
+    assert f"loss {final['test_loss']:.4f}" in out  # eval loads the averaged weights, not the last ones
+
+
 def test_resume_a_finished_run_trains_on_only_when_asked(trained):
     folder, _ = trained
     code, out, _ = run("train", "--out", str(folder), "--resume", "--no-progress")

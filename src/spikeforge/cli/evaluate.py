@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..data import collate_for
     from ..learning import evaluate, load_checkpoint, objective_from_name
+    from ..learning.checkpoint import evaluation_weights
     from ..learning.report import format_layers
     from ..recipes import apply_overrides, build_datasets, build_model_from, validate_recipe
     from .train import resolve_device
@@ -62,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
                                            test=not args.train_set)
     data = train_data if args.train_set else test_data
     model = build_model_from(recipe, data)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(evaluation_weights(state))
     if getattr(type(model), "self_training", False):  # STDP / BP-STDP: no objective, their own test
         return _plasticity(args, state, recipe, model, data)
     model.to(device)

@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_trained(checkpoint: Path, overrides: list[str], data_dir: Path | None, *, need_data: bool) -> tuple:
     """``(model in eval mode, recipe, test set or None)`` rebuilt from a 'spikeforge train' checkpoint."""
     from ..learning import load_checkpoint
+    from ..learning.checkpoint import evaluation_weights
     from ..recipes import apply_overrides, build_datasets, build_model_from, validate_recipe
 
     state = load_checkpoint(checkpoint)
@@ -64,12 +65,12 @@ def load_trained(checkpoint: Path, overrides: list[str], data_dir: Path | None, 
         _, data = build_datasets(recipe, data_dir=data_dir, train=False, test=True)
     model = build_model_from(recipe, data)
     try:
-        model.load_state_dict(state["model"])
+        model.load_state_dict(evaluation_weights(state))
     except RuntimeError as exc:
         if data is None:  # the data set decides a shape the recipe does not give
             _, data = build_datasets(recipe, data_dir=data_dir, train=False, test=True)
             model = build_model_from(recipe, data)
-            model.load_state_dict(state["model"])
+            model.load_state_dict(evaluation_weights(state))
         else:
             raise ValueError(f"{checkpoint}: the stored weights do not fit the recipe's model: "
                              f"{str(exc).splitlines()[0]}") from None

@@ -173,9 +173,10 @@ def train_job(job: dict[str, Any]) -> dict[str, Any] | None:
         start = time.perf_counter()
         trainer.fit()
         wall = time.perf_counter() - start
-        result = trainer.evaluate()  # collective in a data-parallel run
-        if info.is_main:
-            _finish(trainer, run, recipe, out, result, wall, job["report"])
+        with trainer.evaluation_weights():  # the report describes the weights it evaluates
+            result = trainer.evaluate()  # collective in a data-parallel run
+            if info.is_main:
+                _finish(trainer, run, recipe, out, result, wall, job["report"])
         return None
     finally:
         if created:

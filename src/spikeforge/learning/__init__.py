@@ -9,6 +9,7 @@
 - objectives (:func:`objective_from_name`: ``mean_membrane``, ``max_membrane``,
   ``last_membrane``, ``spike_count``, ``count_mse``, ``per_step``);
 - :class:`SpikeMonitor`: per-layer spike counts and firing rates through forward hooks;
+- :class:`WeightAverage`: a moving average of the weights to evaluate with (``weight_average``);
 - :func:`save_checkpoint` / :func:`load_checkpoint`: atomic, ``weights_only=True`` files;
 - :mod:`spikeforge.learning.distributed`: ``launch`` and the gradient averaging.
 
@@ -40,9 +41,10 @@ from .eprop import EProp
 from .ostl import OSTL
 from .sampler import EpochBatchSampler, epoch_seed
 from .trainer import Callback, TrainConfig, Trainer, evaluate
+from .weight_average import WeightAverage
 
 __all__ = [
-    "Trainer", "TrainConfig", "Callback", "evaluate",
+    "Trainer", "TrainConfig", "Callback", "evaluate", "WeightAverage",
     "LearningRule", "StepResult", "BPTT", "RULES", "rule_from_name", "run_model", "detach_state",
     "EProp", "OSTL",
     "Objective", "OBJECTIVES", "objective_from_name", "MeanMembraneCrossEntropy", "MaxMembraneCrossEntropy",

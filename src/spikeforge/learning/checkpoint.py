@@ -25,7 +25,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-__all__ = ["CheckpointError", "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "check_plain"]
+__all__ = ["CheckpointError", "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "check_plain",
+           "evaluation_weights"]
 
 FORMAT = "spikeforge.checkpoint"
 VERSION = 1
@@ -149,3 +150,9 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def evaluation_weights(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The model weights a trainer checkpoint is evaluated with: the moving average when the
+    run kept one (``train.weight_average``), else the last weights."""
+    return state.get("averaged_model") or state["model"]

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .weight_average import check_decay
+
 __all__ = ["TrainConfig"]
 
 
@@ -31,6 +33,9 @@ class TrainConfig:
         checkpoint_every: also write a checkpoint every this many batches (0: at epoch ends only).
         num_workers: ``DataLoader`` worker processes.
         drop_last: drop the last training batch of an epoch when it is smaller than ``batch_size``.
+        weight_average: evaluate (and report) with an exponential moving average of the weights
+            with this decay per optimizer step, e.g. ``0.995`` (see
+            :class:`~spikeforge.learning.weight_average.WeightAverage`); ``None``: the last weights.
     """
 
     epochs: int = 10
@@ -49,6 +54,7 @@ class TrainConfig:
     checkpoint_every: int = 0
     num_workers: int = 0
     drop_last: bool = False
+    weight_average: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -65,6 +71,8 @@ class TrainConfig:
             if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                           and value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive number or null, got {value!r}")
+        if self.weight_average is not None:
+            check_decay(self.weight_average)
         if self.tbptt_update not in ("sequence", "chunk"):
             raise ValueError(f"tbptt_update must be 'sequence' or 'chunk', got {self.tbptt_update!r}")
         self.optimizer = dict(self.optimizer)

@@ -15,7 +15,10 @@ One training batch, in order:
 4. the schedule steps once per batch.
 
 After each epoch the model is evaluated on the test set, a row of metrics is added
-(CSV and TensorBoard in ``out_dir``) and a checkpoint is written. Checkpoints are also
+(CSV and TensorBoard in ``out_dir``) and a checkpoint is written. With
+``weight_average = decay`` the trainer also keeps a moving average of the weights
+(:mod:`spikeforge.learning.weight_average`), updated after every optimizer step; evaluation
+uses it, and checkpoints hold it (``"averaged_model"``, what ``spikeforge eval`` loads). Checkpoints are also
 written every ``checkpoint_every`` batches, and on Ctrl-C between batches.
 
 Exact resume: the run is seeded from ``config.seed`` when the trainer is built (torch,
@@ -30,6 +33,7 @@ and ends with weights equal to those of a run that was never interrupted (with
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import random
@@ -54,6 +58,7 @@ from .rng_state import rng_state, set_rng_state
 from .rules import BPTT, LearningRule
 from .sampler import EpochBatchSampler, epoch_seed
 from .train_config import TrainConfig
+from .weight_average import WeightAverage
 
 __all__ = ["TrainConfig", "Trainer", "Callback", "evaluate"]
 
@@ -149,6 +154,8 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, self.config.schedule,
                                          steps_per_epoch=self.steps_per_epoch, epochs=self.config.epochs)
         self.monitor = SpikeMonitor(self.model)
+        decay = self.config.weight_average
+        self.weight_average = None if decay is None else WeightAverage(self.model, decay)
 
         self.epoch = 0  # epochs completed
         self.batch = 0  # batches completed in the current epoch
@@ -332,6 +339,8 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.params, cfg.clip_grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.weight_average is not None:
+            self.weight_average.update(self.model)
 
     # -- epoch end -------------------------------------------------------------------------------
     def _end_epoch(self) -> None:
@@ -379,6 +388,12 @@ class Trainer:
             callback.on_epoch_end(self, row)
 
     # -- evaluation --------------------------------------------------------------------------------
+    def evaluation_weights(self) -> contextlib.AbstractContextManager:
+        """A block in which the model holds the weights it is evaluated with (the average, if kept)."""
+        if self.weight_average is None:
+            return contextlib.nullcontext(self.model)
+        return self.weight_average.applied(self.model)
+
     def evaluate(self, data: Dataset | None = None, *, limit: int | None = None,
                  monitor: SpikeMonitor | None = None) -> dict[str, Any]:
         """Loss, accuracy and firing rates on ``data`` (default: the test set); see :func:`evaluate`."""
@@ -386,17 +401,18 @@ class Trainer:
         if data is None:
             raise ValueError("no data to evaluate: the trainer has no test set")
         cfg = self.config
-        return evaluate(self.model, data, self.objective, batch_size=cfg.eval_batch_size or cfg.batch_size,
-                        collate_fn=self.collate_fn, device=self.device,
-                        limit=cfg.limit_eval_batches if limit is None else limit, monitor=monitor,
-                        num_workers=cfg.num_workers)
+        with self.evaluation_weights():
+            return evaluate(self.model, data, self.objective, batch_size=cfg.eval_batch_size or cfg.batch_size,
+                            collate_fn=self.collate_fn, device=self.device,
+                            limit=cfg.limit_eval_batches if limit is None else limit, monitor=monitor,
+                            num_workers=cfg.num_workers)
 
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything a new trainer needs to continue this run exactly (collective in data-parallel runs)."""
         mine = {"rng": rng_state(), "accumulators": dict(self._acc), "monitor": self.monitor.state_dict()}
         ranks = all_gather_objects(mine) if self.dist.active else [mine]
-        return {
+        state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -413,6 +429,10 @@ class Trainer:
             "finished": self.finished,
             "extra": self.extra,
         }
+        if self.weight_average is not None:  # the run's state, and the weights to evaluate with
+            state["weight_average"] = self.weight_average.state_dict()
+            state["averaged_model"] = self.weight_average.averaged_state_dict(self.model)
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; the next :meth:`fit` continues where it was taken."""
@@ -422,6 +442,12 @@ class Trainer:
             log.warning("resuming with changed settings %s; the run will differ from the original",
                         ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items()))
         self.model.load_state_dict(state["model"])
+        if self.weight_average is not None:
+            if "weight_average" in state:
+                self.weight_average.load_state_dict(state["weight_average"])
+            else:
+                log.warning("the checkpoint keeps no weight average; it restarts from the loaded weights")
+                self.weight_average = WeightAverage(self.model, self.weight_average.decay)
         self.optimizer.load_state_dict(state["optimizer"])
         lambdas = [copy.copy(fn) for fn in self.scheduler.lr_lambdas]
         self.scheduler.load_state_dict(state["scheduler"])  # (this overwrites the schedule's settings)
