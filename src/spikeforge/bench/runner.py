@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .bandwidth import Bandwidth, copy_bandwidth, floor_seconds
+from .interleaved import run_interleaved
 from .load import OtherLoad, wait_until_quiet
 from .memory import peak_bytes
 from .peers import ADAPTERS, PeerUnavailable, get_adapter, parse_spec
@@ -156,6 +157,7 @@ def run_speed(
     quiet_wait_s: float = 0.0,
     quiet_threshold: float = 0.25,
     busy_retries: int = 0,
+    interleave: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[Row]:
     """Run every workload in every ``(library, variant)``; returns one :class:`Row` each.
@@ -169,6 +171,9 @@ def run_speed(
     again (at most this many times) when other processes used ``quiet_threshold`` cores
     or more during it; the quietest attempt is kept, with the *first* attempt's
     first-call time (later attempts may find compiled code in the caches).
+    ``interleave``: time each workload's libraries in rounds, one call of each per round
+    (:func:`~spikeforge.bench.interleaved.run_interleaved`), so that drift of the machine
+    over minutes hits them alike; ``busy_retries`` does not apply then.
     ``progress`` is called with a line after each row (the CLI prints it).
     """
     pairs = _resolve(libraries, device)
@@ -176,6 +181,16 @@ def run_speed(
         bandwidth = copy_bandwidth(str(device))
     rows = []
     for w in workloads:
+        if interleave:
+            if quiet_wait_s > 0:
+                wait_until_quiet(quiet_wait_s, threshold=quiet_threshold)
+            block = run_interleaved(w, pairs, device, repeats=repeats, warmup=warmup, bandwidth=bandwidth,
+                                    measure_memory=measure_memory, sync=_sync(device))
+            rows += block
+            for row in block:
+                if progress is not None:
+                    progress(_progress_line(row))
+            continue
         for library, variant in pairs:
             row = None
             for attempt in range(1 + max(busy_retries, 0)):

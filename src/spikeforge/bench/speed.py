@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--wait-quiet waits until other processes use fewer cores than this")
     parser.add_argument("--busy-retries", type=int, default=0, metavar="K",
                         help="measure a row again (up to K times) if other processes were busy during it")
+    parser.add_argument("--interleave", action="store_true",
+                        help="time each workload's libraries in rounds (one call each per round) instead of one "
+                             "library after another: machine drift over minutes then hits all alike")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory call")
     parser.add_argument("--json", metavar="PATH", help="also write the rows and the machine to PATH")
 
@@ -124,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         quiet_wait_s=args.wait_quiet,
         quiet_threshold=args.quiet_threshold,
         busy_retries=args.busy_retries,
+        interleave=args.interleave,
         progress=lambda line: print(line, flush=True),
     )
     print()
