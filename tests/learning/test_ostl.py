@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import spikeforge.nn as snn
-from spikeforge.learning import RULES
+from spikeforge.learning import RULES, rule_from_name
 from spikeforge.learning.objectives import objective_from_name
 from spikeforge.learning.ostl import OSTL
 from spikeforge.models._readout import ALIFMembrane
@@ -46,6 +46,24 @@ def test_hidden_layer_under_a_memoryless_readout_is_exact():
     net = snn.Sequential(linear(I, H, 0), hidden("alif"), linear(H, C, 1), readout(1e-6))
     x, y = data(3)
     assert_exact(net, OSTL(), x, y, PER_STEP)
+
+
+@pytest.mark.parametrize("kind", ["lif", "alif"])
+def test_hidden_layer_under_a_leaky_readout_is_exact_with_the_readout_filter(kind):
+    # the filter carries the readout's memory of the hidden spikes (as e-prop's does); the
+    # paper's rule without it is only an approximation here
+    net = snn.Sequential(linear(I, H, 0), hidden(kind, detach_reset=False), linear(H, C, 1), readout(10e-3))
+    x, y = data(4)
+    assert_exact(net, OSTL(filter_readout=True, block=7), x, y, PER_STEP)
+    assert cosine(net, OSTL(), x, y, PER_STEP, ["0.weight"]) < 1 - 1e-3
+
+
+def test_the_readout_filter_is_a_recipe_setting():
+    rule = rule_from_name("ostl", filter_readout=True)
+    assert rule.filter_readout and rule.config()["filter_readout"] is True
+    assert not OSTL().filter_readout
+    with pytest.raises(ValueError, match="filter_readout"):
+        rule_from_name("ostl", filter_readout="yes")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

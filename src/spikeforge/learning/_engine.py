@@ -69,12 +69,16 @@ def state_nbytes(state: Any) -> int:
 
 
 class OnlineRule:
-    """Base of :class:`~spikeforge.learning.eprop.EProp` and :class:`~spikeforge.learning.ostl.OSTL`.
+    r"""Base of :class:`~spikeforge.learning.eprop.EProp` and :class:`~spikeforge.learning.ostl.OSTL`.
 
-    Subclasses set ``name`` and implement :meth:`feedback` (the matrix :math:`B^{l+1}`)
-    and :meth:`filter_decay` (the decay of the hidden traces' filter, or ``None``).
+    Subclasses set ``name`` and implement :meth:`feedback` (the matrix :math:`B^{l+1}`);
+    :meth:`filter_decay` gives the decay of the hidden traces' filter (``None``: unfiltered).
 
     Args:
+        filter_readout: filter the hidden layers' traces with the readout's membrane decay
+            :math:`\kappa`, :math:`\bar e_t = \kappa \bar e_{t-1} + e_t` (Bellec et al.'s
+            eq. 28-29), which keeps the readout's memory of its past inputs; with differing
+            readout decays their mean. The readout's own traces are never filtered.
         block: time steps run per block (memory of one block of records; no effect on
             the result).
         reg: firing-rate regularization strength :math:`c_\text{reg}` (0: off).
@@ -83,13 +87,17 @@ class OnlineRule:
 
     name = "online"
 
-    def __init__(self, *, block: int = 50, reg: float = 0.0, target_rate: float = 0.01) -> None:
+    def __init__(self, *, filter_readout: bool = False, block: int = 50, reg: float = 0.0,
+                 target_rate: float = 0.01) -> None:
+        if not isinstance(filter_readout, bool):
+            raise ValueError(f"filter_readout must be true or false, got {filter_readout!r}")
         if isinstance(block, bool) or not isinstance(block, int) or block < 1:
             raise ValueError(f"block must be a positive integer (time steps), got {block!r}")
         if not (isinstance(reg, (int, float)) and reg >= 0):
             raise ValueError(f"reg must be a non-negative number, got {reg!r}")
         if not (isinstance(target_rate, (int, float)) and 0 <= target_rate <= 1):
             raise ValueError(f"target_rate must be in [0, 1] (spikes per step), got {target_rate!r}")
+        self.filter_readout = filter_readout
         self.block = block
         self.reg = float(reg)
         self.target_rate = float(target_rate)
@@ -101,7 +109,9 @@ class OnlineRule:
 
     def filter_decay(self, layers: list[OnlineLayer], consts: list[LayerConstants], i: int) -> Tensor | None:
         """The decay of the filter of layer ``i``'s traces (``None``: unfiltered)."""
-        return None
+        if not self.filter_readout or i == len(layers) - 1:
+            return None
+        return consts[-1].d.mean()
 
     # -- the step --------------------------------------------------------------------------------
     def step(self, model: nn.Module, x: Tensor, y: Tensor, objective: Objective, *,
@@ -239,7 +249,8 @@ class OnlineRule:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
     def config(self) -> dict[str, Any]:
-        return {"block": self.block, "reg": self.reg, "target_rate": self.target_rate}
+        return {"filter_readout": self.filter_readout, "block": self.block, "reg": self.reg,
+                "target_rate": self.target_rate}
 
 
 def _add_grad(param: nn.Parameter, g: Tensor) -> None:

@@ -52,7 +52,7 @@ import torch
 from torch import Tensor
 
 from ._engine import OnlineRule
-from ._online import LayerConstants, OnlineLayer
+from ._online import OnlineLayer
 
 __all__ = ["EProp", "FEEDBACK"]
 
@@ -75,12 +75,11 @@ class EProp(OnlineRule):
 
     def __init__(self, *, feedback: str = "symmetric", seed: int = 0, filter_readout: bool = True,
                  block: int = 50, reg: float = 0.0, target_rate: float = 0.01) -> None:
-        super().__init__(block=block, reg=reg, target_rate=target_rate)
+        super().__init__(filter_readout=filter_readout, block=block, reg=reg, target_rate=target_rate)
         if feedback not in FEEDBACK:
             raise ValueError(f"feedback must be one of {', '.join(FEEDBACK)}, got {feedback!r}")
         self.feedback_mode = feedback
         self.seed = int(seed)
-        self.filter_readout = bool(filter_readout)
         self._random: dict[tuple, Tensor] = {}
 
     def feedback(self, layers: list[OnlineLayer], i: int) -> Tensor:
@@ -95,11 +94,5 @@ class EProp(OnlineRule):
                 device=w.device, dtype=w.dtype)
         return self._random[key]
 
-    def filter_decay(self, layers: list[OnlineLayer], consts: list[LayerConstants], i: int) -> Tensor | None:
-        if not self.filter_readout or i == len(layers) - 1:
-            return None
-        return consts[-1].d.mean()
-
     def config(self) -> dict[str, Any]:
-        return {"feedback": self.feedback_mode, "seed": self.seed, "filter_readout": self.filter_readout,
-                **super().config()}
+        return {"feedback": self.feedback_mode, "seed": self.seed, **super().config()}

@@ -22,8 +22,10 @@ reset and, for ALIF neurons, adaptation: the full diagonal state Jacobian of the
 - **Deep networks**: the paper's approximation. The spatial factor passes through the
   upper layers' instantaneous Jacobians only; the terms in which a lower layer's
   parameters reach the loss through the *state* of an upper layer at later steps are
-  left out. A leaky readout's memory of its input is one of them (e-prop keeps it by
-  filtering the trace; OSTL does not).
+  left out. A leaky readout's memory of its input is one of them: e-prop keeps it by
+  filtering the hidden traces with the readout's decay, and ``OSTL(filter_readout=True)``
+  does the same (an addition to the paper's rule; with it, one feed-forward hidden layer
+  under a leaky readout of one shared decay is exact too).
 - **Recurrent weights**: the previous spikes :math:`z_{t-1}` are an input to the trace;
   the path through them is left out (as in e-prop), which keeps the memory at
   :math:`O(B\,H\,Q)` instead of RTRL's :math:`O(H^2 Q)` per sample.
@@ -43,7 +45,9 @@ __all__ = ["OSTL"]
 
 
 class OSTL(OnlineRule):
-    """OSTL (see the module docstring); ``block``, ``reg``, ``target_rate`` as for the online rules."""
+    """OSTL (see the module docstring); ``filter_readout`` (default ``False``: the paper's
+    rule), ``block``, ``reg``, ``target_rate`` as for the online rules
+    (:class:`~spikeforge.learning._engine.OnlineRule`)."""
 
     name = "ostl"
 
