@@ -70,6 +70,10 @@ def test_the_trainer_evaluates_and_saves_the_average_not_the_last_weights(tmp_pa
     expected = evaluate(twin, ToyImages(32, seed=9), trainer.objective, batch_size=16)
     assert trainer.metrics[-1]["test_loss"] == pytest.approx(expected["loss"], rel=1e-6)
     assert trainer.evaluate()["loss"] == pytest.approx(expected["loss"], rel=1e-6)
+    twin.load_state_dict(last)
+    own = evaluate(twin, ToyImages(32, seed=9), trainer.objective, batch_size=16)
+    assert trainer.metrics[-1]["test_loss_last"] == pytest.approx(own["loss"], rel=1e-6)  # both are logged
+    assert trainer.metrics[-1]["test_accuracy_last"] == own["accuracy"]
     assert all(torch.equal(v, weights(trainer.model)[k]) for k, v in last.items())  # evaluation restored them
 
 
@@ -100,3 +104,15 @@ def test_a_checkpoint_without_an_average_restarts_it_from_the_loaded_weights(tmp
     assert "keeps no weight average" in caplog.text
     for name, value in averaged.weight_average.shadow.items():
         assert torch.equal(value, dict(plain.model.named_parameters())[name].detach()), name
+
+
+def test_the_learning_curves_show_the_average_and_the_last_weights():
+    pytest.importorskip("matplotlib")
+    from spikeforge.learning.report import learning_curves
+
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "train_accuracy": 0.5, "test_loss": 1.1 / e, "test_accuracy": 0.6,
+             "test_loss_last": 1.2 / e, "test_accuracy_last": 0.55} for e in (1, 2)]
+    accuracy = learning_curves(rows).axes[1]
+    assert [line.get_label() for line in accuracy.lines] == ["train", "test (weight average)", "test (last weights)"]
+    plain = learning_curves([{k: v for k, v in r.items() if not k.endswith("_last")} for r in rows]).axes[1]
+    assert [line.get_label() for line in plain.lines] == ["train", "test"]

@@ -25,19 +25,25 @@ __all__ = ["learning_curves", "sample_raster", "activity_report", "format_layers
 
 
 def learning_curves(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Any:
-    """A figure with loss (left) and accuracy (right) per epoch, train and test."""
+    """A figure with loss (left) and accuracy (right) per epoch, train and test (and, for a run
+    with a weight average, the test figures of the last weights beside the average's)."""
     from ..viz._figure import require_matplotlib
 
     mpl = require_matplotlib()
     fig = mpl.figure.Figure(figsize=(9.0, 3.6), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = [r["epoch"] for r in rows]
-    for split, style in (("train", "-"), ("test", "--")):
+    averaged = any(r.get("test_accuracy_last") is not None for r in rows)  # a run with a weight average
+    curves = [("train", "", "-", "train"), ("test", "", "--", "test (weight average)" if averaged else "test")]
+    if averaged:
+        curves.append(("test", "_last", ":", "test (last weights)"))
+    for split, suffix, style, label in curves:
         for ax, key, scale in ((ax_loss, "loss", 1.0), (ax_acc, "accuracy", 100.0)):
-            points = [(e, r.get(f"{split}_{key}")) for e, r in zip(epochs, rows) if r.get(f"{split}_{key}") is not None]
+            column = f"{split}_{key}{suffix}"
+            points = [(e, r.get(column)) for e, r in zip(epochs, rows) if r.get(column) is not None]
             if points:
                 ax.plot([p[0] for p in points], [p[1] * scale for p in points], style, marker="o", markersize=3,
-                        label=split)
+                        label=label)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):

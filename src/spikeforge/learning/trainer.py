@@ -368,9 +368,12 @@ class Trainer:
         if self.test_data is not None and ((self.epoch + 1) % cfg.eval_every == 0 or last):
             start = time.perf_counter()
             result = self.evaluate()
-            self.elapsed += time.perf_counter() - start
             row.update(test_loss=result["loss"], test_accuracy=result["accuracy"], test_rate=result["rate"],
                        test_rate_hz=result["rate_hz"])
+            if self.weight_average is not None:  # what the average buys: the last weights' figures too
+                last_weights = self.evaluate(averaged=False)
+                row.update(test_loss_last=last_weights["loss"], test_accuracy_last=last_weights["accuracy"])
+            self.elapsed += time.perf_counter() - start
         row["epoch_time_s"] = a["time"]
         row["elapsed_s"] = self.elapsed
         self.metrics.append(row)
@@ -395,13 +398,16 @@ class Trainer:
         return self.weight_average.applied(self.model)
 
     def evaluate(self, data: Dataset | None = None, *, limit: int | None = None,
-                 monitor: SpikeMonitor | None = None) -> dict[str, Any]:
-        """Loss, accuracy and firing rates on ``data`` (default: the test set); see :func:`evaluate`."""
+                 monitor: SpikeMonitor | None = None, averaged: bool = True) -> dict[str, Any]:
+        """Loss, accuracy and firing rates on ``data`` (default: the test set); see :func:`evaluate`.
+
+        With a weight average kept, the averaged weights are evaluated (``averaged=False``: the last ones).
+        """
         data = self.test_data if data is None else data
         if data is None:
             raise ValueError("no data to evaluate: the trainer has no test set")
         cfg = self.config
-        with self.evaluation_weights():
+        with self.evaluation_weights() if averaged else contextlib.nullcontext():
             return evaluate(self.model, data, self.objective, batch_size=cfg.eval_batch_size or cfg.batch_size,
                             collate_fn=self.collate_fn, device=self.device,
                             limit=cfg.limit_eval_batches if limit is None else limit, monitor=monitor,
