@@ -33,7 +33,7 @@ from .workloads import Workload
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_interleaved", "rotated"]
+__all__ = ["run_interleaved", "rotated", "failure_note"]
 
 
 def rotated(items: Sequence[Any], shift: int) -> list[Any]:
@@ -44,7 +44,8 @@ def rotated(items: Sequence[Any], shift: int) -> list[Any]:
     return list(items[k:]) + list(items[:k])
 
 
-def _failure(exc: Exception) -> str:
+def failure_note(exc: Exception) -> str:
+    """The table's note for a library that raised ``exc``: its type and first line."""
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"failed: {type(exc).__name__}: {first_line[:160]}"
 
@@ -98,7 +99,7 @@ def run_interleaved(
             row.note = f"skipped: {exc}"
         except Exception as exc:  # a peer that breaks must not stop the others
             log.info("%s:%s failed on %s", library, variant, workload.name, exc_info=True)
-            row.note = _failure(exc)
+            row.note = failure_note(exc)
 
     times: dict[tuple[str, str], list[float]] = {pair: [] for pair in fns}
     faults = {pair: 0 for pair in fns}
@@ -120,7 +121,7 @@ def run_interleaved(
                             f1 = _faults()
                     except Exception as exc:
                         log.info("%s:%s failed on %s", *pair, workload.name, exc_info=True)
-                        rows[pair].note = _failure(exc)
+                        rows[pair].note = failure_note(exc)
                         del fns[pair]
                         continue
                     if f0 is not None and f1 is not None:
@@ -143,7 +144,7 @@ def run_interleaved(
                     peak = peak_bytes(fn, device)
                 row.peak_mb = None if peak is None else peak / 1e6
             except Exception as exc:
-                row.note = _failure(exc)
+                row.note = failure_note(exc)
     variants = {variant for _, variant in pairs}
     fns.clear()
     for variant in variants:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .bandwidth import Bandwidth, copy_bandwidth, floor_seconds
-from .interleaved import run_interleaved
+from .interleaved import failure_note, run_interleaved
 from .load import OtherLoad, wait_until_quiet
 from .memory import peak_bytes
 from .peers import ADAPTERS, PeerUnavailable, get_adapter, parse_spec
@@ -129,8 +129,7 @@ def run_one(
         row.note = f"skipped: {exc}"
     except Exception as exc:  # a peer that breaks here must not stop the others
         log.info("%s:%s failed on %s", library, variant, workload.name, exc_info=True)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        row.note = f"failed: {type(exc).__name__}: {first_line[:160]}"
+        row.note = failure_note(exc)
     finally:
         del fn
         _release(variant)
