@@ -13,7 +13,11 @@ Conventions: time-major tensors ``[T, B, ...]``; explicit state
 default.
 """
 
-from . import functional, nn
+from ._allocator import request_huge_pages
+
+request_huge_pages()  # before torch allocates: see spikeforge._allocator
+
+from . import functional, nn  # noqa: E402
 from .functional.surrogate import (
     ATan,
     Exponential,
