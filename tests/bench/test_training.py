@@ -41,7 +41,10 @@ def _assert_same_spikes_and_gradients(first, second):
     for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
         assert a.grad is not None and a.grad.abs().sum() > 0, name
         scale = float(b.grad.abs().max())
-        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+        # the two layouts run different oneDNN convolution algorithms (which ones depends on
+        # the CPU: on an AVX2 AMD EPYC a few sums of ~40k terms differed by 3.6e-5 of the
+        # largest gradient); a layout mistake would differ by O(1) of it
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-4 * scale, msg=name)
     return outs[0]
 
 
